@@ -1,0 +1,133 @@
+"""SAAA speed on CPU: mask sampling, cell synthesis, composed images, training per epoch.
+
+Usage (figures recorded in benchmarks/results/bench_saaa.md):
+    OMP_NUM_THREADS=2 python benchmarks/bench_saaa.py \
+        --data-root ../shared/data/dsb2018_fluo --work-dir work_dirs/saaa_fluo
+
+Sampling and synthesis are timed with the checkpoints in --work-dir (``mask_ddpm.pth``,
+``pix2pix.pth``) when they exist, else with freshly initialised networks of the CPU
+setting (speed does not depend on the weights); composed images need trained checkpoints
+(an untrained DDPM yields no valid masks) and are skipped without them. Training speed
+is measured on the CPU setting (masks 32 px (16,32,64) batch 32; Pix2Pix 32 px ngf/ndf 32
+batch 16) and extrapolated to one epoch over the dataset's SCOs.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaug_is.core import DatasetStats, ObjectBank, load_coco_instances  # noqa: E402
+from mmaug_is.core import read_image, remove_cells  # noqa: E402
+from mmaug_is.saaa.generator import (CellSynthesizer, MaskGenerator,  # noqa: E402
+                                     SAAAGenerator)
+from mmaug_is.saaa.mask_data import ImageFormat, build_sco_dataset  # noqa: E402
+from mmaug_is.saaa.mask_ddpm import MaskDDPM, MaskDDPMConfig  # noqa: E402
+from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator  # noqa: E402
+from mmaug_is.saaa.train_loop import configure_threads, iters_per_epoch  # noqa: E402
+from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer  # noqa: E402
+
+CPU_DDPM = MaskDDPMConfig(image_size=32, block_out_channels=(16, 32, 64))
+CPU_P2P = dict(image_size=32, ngf=32, ndf=32, n_down=3, n_layers_d=2)
+
+
+def timed(fn, repeat):
+    """Median wall time (s) of ``repeat`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        tick = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tick)
+    return float(np.median(times))
+
+
+def bench_sampling(mask_model, cells, batch, steps, repeat):
+    rows = []
+    gen = torch.Generator().manual_seed(0)
+    t = timed(lambda: mask_model.sample(batch, gen, 'ddim', steps), repeat)
+    rows.append((f'mask sampling, DDIM {steps} steps, batch {batch}', t / batch))
+    ddpm_steps = mask_model.cfg.num_train_timesteps
+    t = timed(lambda: mask_model.sample(batch, gen, 'ddpm'), 1)
+    rows.append((f'mask sampling, DDPM {ddpm_steps} steps, batch {batch}', t / batch))
+    masks = np.zeros((batch, 32, 32), bool)
+    masks[:, 8:24, 10:22] = True
+    t = timed(lambda: cells.synthesize(masks), repeat)
+    rows.append((f'cell synthesis (Pix2Pix {cells.size} px), batch {batch}', t / batch))
+    return rows
+
+
+def bench_training(ds, n_iters):
+    rows = []
+    for name, trainer in (
+            ('mask DDPM', MaskDDPMTrainer(ds, CPU_DDPM, batch_size=32)),
+            ('Pix2Pix', Pix2PixTrainer(ds, Pix2PixConfig(out_channels=ds.fmt.channels,
+                                                         **CPU_P2P),
+                                       batch_size=16, lambda_vgg=0))):
+        trainer.step(0)
+        tick = time.perf_counter()
+        for it in range(1, n_iters + 1):
+            trainer.step(it)
+        per_iter = (time.perf_counter() - tick) / n_iters
+        per_epoch = iters_per_epoch(len(ds), trainer.batch_size)
+        rows.append((f'{name} training, batch {trainer.batch_size}: s/iter', per_iter))
+        rows.append((f'{name} training: s/epoch ({per_epoch} iters, {len(ds)} SCOs)',
+                     per_iter * per_epoch))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data-root', type=Path, default=Path('../shared/data/dsb2018_fluo'))
+    parser.add_argument('--work-dir', type=Path, default=Path('work_dirs/saaa_fluo'))
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--ddim-steps', type=int, default=25)
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--train-iters', type=int, default=10)
+    parser.add_argument('--images', type=int, default=5, help='composed images to time')
+    args = parser.parse_args()
+    threads = configure_threads()
+    ann_file = args.data_root / 'annotations' / 'train.json'
+    img_dir = args.data_root / 'images'
+    mask_ckpt, p2p_ckpt = args.work_dir / 'mask_ddpm.pth', args.work_dir / 'pix2pix.pth'
+    trained = mask_ckpt.is_file() and p2p_ckpt.is_file()
+    print(f'torch threads {threads}; checkpoints: {"trained" if trained else "untrained"}')
+    rows = []
+    if trained:
+        masks = MaskGenerator.from_checkpoint(mask_ckpt, steps=args.ddim_steps)
+        cells = CellSynthesizer.from_checkpoint(p2p_ckpt)
+        rows += bench_sampling(masks.model, cells, args.batch, args.ddim_steps, args.repeat)
+        records = load_coco_instances(ann_file, img_dir)
+        stats = DatasetStats.from_records(records, ObjectBank.from_records(records,
+                                                                          progress=False))
+        backgrounds = [remove_cells(read_image(r.path), r.masks, np.random.default_rng(i))
+                       for i, r in enumerate(records[:4])]
+        gen = SAAAGenerator(masks, cells, stats, backgrounds)
+        counts = []
+        tick = time.perf_counter()
+        for seed in range(args.images):
+            _, out_masks = gen.generate(np.random.default_rng(seed))
+            counts.append(len(out_masks))
+        per_image = (time.perf_counter() - tick) / args.images
+        rows.append((f'composed image (mean {np.mean(counts):.0f} cells, DDIM '
+                     f'{args.ddim_steps})', per_image))
+    else:
+        torch.manual_seed(0)
+        model = MaskDDPM(CPU_DDPM).eval()
+        cfg = Pix2PixConfig(out_channels=3, **CPU_P2P)
+        cells = CellSynthesizer(UNetGenerator(cfg), cfg, ImageFormat('uint8', 3), 0.75)
+        rows += bench_sampling(model, cells, args.batch, args.ddim_steps, args.repeat)
+    ds = build_sco_dataset(ann_file, img_dir, size=32, context='raw', progress=False)
+    rows += bench_training(ds, args.train_iters)
+    print('| measurement | time |\n|---|---|')
+    for name, seconds in rows:
+        text = f'{seconds * 1000:.1f} ms' if seconds < 1 else f'{seconds:.2f} s'
+        print(f'| {name} | {text} |')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,13 @@
+# IAAA synthetic training data (paper 2.4). The real source set and the pipeline are
+# filled in by each configs/iaaa/*.py from its baseline's training dataset. The paper adds
+# about as many synthetic images as real ones (93 + 107); dsb2018_fluo has 79 training
+# images. `policies` comes from tools/iaaa_search.py (a search on dsb2018_fluo train is
+# committed; run the search on your own data and point this at its policies.json).
+iaaa_dataset = dict(
+    type='IAAADataset',
+    policies='{{ fileDirname }}/../../iaaa/policies/dsb2018_fluo.json',
+    num_samples=79,
+    seed=0,
+    mode='cache',  # or 'online': generated when loaded, nothing written
+    cache_root='work_dirs/mmaug_cache',
+    generator=dict(count_mode='distribution', n_candidates=50, sigma=1.0, spacing=1))

@@ -1,0 +1,9 @@
+# The CPU configuration on dsb2018_brightfield (grey brightfield tiles + stained tissue).
+_base_ = ['./faster_rcnn_r18_fluo.py']
+
+brightfield_data_root = '{{ fileDirname }}/../../../shared/data/dsb2018_brightfield/'
+train_dataloader = dict(dataset=dict(data_root=brightfield_data_root))
+val_dataloader = dict(dataset=dict(data_root=brightfield_data_root))
+test_dataloader = dict(dataset=dict(data_root=brightfield_data_root))
+val_evaluator = dict(ann_file=brightfield_data_root + 'annotations/val.json')
+test_evaluator = dict(ann_file=brightfield_data_root + 'annotations/test.json')

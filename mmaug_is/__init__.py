@@ -1,0 +1,1 @@
+"""mmaug_is: IAAA / SAAA synthetic data for MMDetection."""

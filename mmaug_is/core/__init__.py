@@ -1,0 +1,22 @@
+"""Framework-free IAAA core (numpy + opencv + pycocotools + scipy only).
+
+io: images and COCO masks; objects: SCO/MCO extraction and the ObjectBank;
+background: cell removal; blending: feathered paste; placement: corner-matched,
+non-overlapping positions; stats: dataset statistics; composer: synthetic images.
+"""
+from .background import merge_boxes, remove_cells
+from .blending import feather_alpha, feathered_paste
+from .composer import ComposedImage, choose_objects, compose_image
+from .io import (AnnotationError, ImageReadError, ImageRecord, load_coco_instances,
+                 read_image, write_image)
+from .objects import CellObject, ObjectBank, extract_objects, group_instances, masks_to_boxes
+from .placement import Occupancy, find_position
+from .stats import DatasetStats
+
+__all__ = [
+    'AnnotationError', 'CellObject', 'ComposedImage', 'DatasetStats', 'ImageReadError',
+    'ImageRecord', 'ObjectBank', 'Occupancy', 'choose_objects', 'compose_image',
+    'extract_objects', 'feather_alpha', 'feathered_paste', 'find_position',
+    'group_instances', 'load_coco_instances', 'masks_to_boxes', 'merge_boxes',
+    'read_image', 'remove_cells', 'write_image',
+]

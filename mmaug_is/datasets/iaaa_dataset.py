@@ -1,0 +1,56 @@
+"""``IAAADataset``: IAAA synthetic images (paper 2.4) as an mmdet dataset."""
+from pathlib import Path
+
+from mmdet.registry import DATASETS
+
+from ..core.policy import Policy, read_policy_file
+from ..iaaa.generator import IAAAGenerator, IAAASettings
+from ..synth import RealAssets
+from .synthetic_coco import SyntheticCocoDataset
+
+
+def _policy_dicts(policies):
+    """Policies given as a file path or a list of dicts -> list of policy dicts."""
+    if isinstance(policies, (str, Path)):
+        return [p.to_dict() for p in read_policy_file(policies)['policies']]
+    return [Policy.from_dict(p).to_dict() for p in policies]
+
+
+@DATASETS.register_module()
+class IAAADataset(SyntheticCocoDataset):
+    """Real cells, augmented by searched policies, on empty real backgrounds.
+
+    Args:
+        source: ``dict(ann_file=..., img_dir=...)`` of the REAL training set (COCO).
+        policies: path of a ``policies.json`` from ``tools/iaaa_search.py``, or a list of
+            policy dicts; ``[]`` pastes the cells unaugmented.
+        num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
+        generator: ``IAAASettings`` fields (count_mode, n_candidates, sigma, spacing).
+        assets: ``RealAssets.build`` options (background_method, background_candidates,
+            background_sigma, seed).
+    """
+
+    NAME = 'iaaa'
+
+    def __init__(self, source, policies, num_samples, generator=None, assets=None, **kwargs):
+        self.source = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
+        for what, path in self.source.items():
+            if not Path(path).exists():
+                raise FileNotFoundError(f'IAAADataset source {what} not found: '
+                                        f'{Path(path).resolve()}')
+        self.policy_dicts = _policy_dicts(policies)
+        self.settings = IAAASettings(**(generator or {}))
+        self.asset_options = dict(assets or {})
+        super().__init__(num_samples=num_samples, **kwargs)
+
+    def cache_inputs(self):
+        return dict(source_ann=Path(self.source['ann_file']),
+                    img_dir=str(Path(self.source['img_dir']).resolve()),
+                    policies=self.policy_dicts, generator=self.settings.to_dict(),
+                    assets=self.asset_options)
+
+    def build_generator(self):
+        assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
+                                      self.cache_root, **self.asset_options)
+        policies = [Policy.from_dict(p) for p in self.policy_dicts]
+        return IAAAGenerator(assets, policies, self.settings)

@@ -1,0 +1,154 @@
+"""Base of the registered synthetic datasets: generated on the fly or from a COCO cache.
+
+A subclass supplies the inputs that define its samples (``cache_inputs``) and a
+generator with ``generate(seed, index) -> SyntheticSample``. Samples have exactly the
+format of mmdet's ``CocoDataset`` (``instances`` with xyxy boxes, label 0 and RLE
+masks), so the real training pipeline applies unchanged.
+
+- ``mode='cache'``: the samples are written once as a COCO dataset under
+  ``cache_root/<name>-<key>/`` (key = hash of every input), atomically and resumably
+  (see ``synth.coco_cache``), then read as a ``CocoDataset``.
+- ``mode='online'``: sample ``i`` is generated when it is loaded; the pipeline's
+  ``LoadImageFromFile`` is swapped for ``LoadImageFromNDArray`` and the image is
+  converted the way ``LoadImageFromFile`` would have decoded the cached PNG.
+Either way sample ``i`` is a deterministic function of ``seed`` and ``i``.
+"""
+import copy
+from pathlib import Path
+
+import numpy as np
+from mmdet.datasets import CocoDataset
+
+from ..synth import ensure_coco_cache, sample_to_instances, stable_hash
+
+MODES = ('cache', 'online')
+NUCLEI_METAINFO = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
+
+
+def as_loaded_image(image, color_type='color'):
+    """Convert a generated RGB/grey uint8/uint16 image as ``LoadImageFromFile`` decodes a PNG.
+
+    ``'color'`` -> ``(H, W, 3)`` uint8 BGR (16-bit scaled by 1/256 like OpenCV);
+    ``'grayscale'`` -> ``(H, W)`` uint8; ``'unchanged'`` -> the stored dtype, BGR order.
+    """
+    image = np.asarray(image)
+    if color_type != 'unchanged' and image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if color_type == 'grayscale':
+        if image.ndim == 3:
+            weights = np.array([0.299, 0.587, 0.114])  # RGB -> luma, as cv2
+            image = np.clip(image @ weights + 0.5, 0, 255).astype(np.uint8)
+        return image
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2) if color_type == 'color' else image
+    return np.ascontiguousarray(image[..., ::-1])
+
+
+def _in_memory_pipeline(pipeline):
+    """Copy of ``pipeline`` with ``LoadImageFromFile`` replaced by ``LoadImageFromNDArray``.
+
+    Returns ``(pipeline, color_type)``.
+    """
+    pipeline = copy.deepcopy(list(pipeline))
+    for i, step in enumerate(pipeline):
+        if isinstance(step, dict) and step.get('type') == 'LoadImageFromFile':
+            pipeline[i] = dict(type='LoadImageFromNDArray',
+                               to_float32=step.get('to_float32', False))
+            return pipeline, step.get('color_type', 'color')
+    raise ValueError('online synthetic datasets need a LoadImageFromFile step in their '
+                     'pipeline (it is replaced by LoadImageFromNDArray)')
+
+
+class SyntheticCocoDataset(CocoDataset):
+    """Synthetic instance data in ``CocoDataset`` form.
+
+    Args:
+        num_samples: number of synthetic images.
+        seed: stream seed; sample ``i`` depends only on ``(seed, i)`` and the inputs.
+        mode: ``'cache'`` or ``'online'``.
+        cache_root: folder of the COCO caches and the real-data assets.
+        pipeline, metainfo, filter_cfg, test_mode, ...: as ``CocoDataset``.
+    """
+
+    NAME = 'synthetic'
+
+    def __init__(self, num_samples, seed=0, mode='cache', cache_root='work_dirs/mmaug_cache',
+                 pipeline=(), metainfo=None, **kwargs):
+        if mode not in MODES:
+            raise ValueError(f'{type(self).__name__}: mode must be one of {MODES}, got {mode!r}')
+        if int(num_samples) < 1:
+            raise ValueError(f'{type(self).__name__}: num_samples must be >= 1')
+        self.num_samples, self.seed, self.mode = int(num_samples), int(seed), mode
+        self.cache_root = Path(cache_root)
+        self._generator = None
+        metainfo = metainfo or NUCLEI_METAINFO
+        for key in ('ann_file', 'data_root', 'data_prefix'):
+            if key in kwargs:
+                raise ValueError(f'{type(self).__name__} makes its own {key}; remove it')
+        if mode == 'cache':
+            folder = self.cache_root / f'{self.NAME}-{self.cache_key()}'
+            ann_file = ensure_coco_cache(folder, self.num_samples, self._make_sample,
+                                         meta=dict(generator=self.NAME, key=folder.name,
+                                                   seed=self.seed))
+            super().__init__(ann_file=str(ann_file), data_root='',
+                             data_prefix=dict(img=str(folder / 'images') + '/'),
+                             pipeline=list(pipeline), metainfo=metainfo, **kwargs)
+        else:
+            pipeline, self.color_type = _in_memory_pipeline(pipeline)
+            kwargs.setdefault('filter_cfg', None)
+            self.generator  # build (or load) the assets once, before workers fork
+            super().__init__(ann_file='', data_root='', data_prefix=dict(img=''),
+                             pipeline=pipeline, metainfo=metainfo, **kwargs)
+
+    # --- what subclasses provide -------------------------------------------------------
+    def cache_inputs(self):
+        """JSON-able description of everything the samples depend on (for the cache key)."""
+        raise NotImplementedError
+
+    def build_generator(self):
+        """Return an object with ``generate(seed, index) -> SyntheticSample`` and
+        ``output_shape(seed, index) -> (H, W)``."""
+        raise NotImplementedError
+
+    # --- shared machinery --------------------------------------------------------------
+    def cache_key(self):
+        """Hash of the generator name, its inputs, the seed and the number of samples."""
+        return stable_hash(dict(name=self.NAME, inputs=self.cache_inputs(), seed=self.seed,
+                                num_samples=self.num_samples))
+
+    @property
+    def generator(self):
+        """The sample generator, built on first use."""
+        if self._generator is None:
+            self._generator = self.build_generator()
+        return self._generator
+
+    def _make_sample(self, index):
+        return self.generator.generate(self.seed, index)
+
+    def load_data_list(self):
+        """Cache mode: the COCO file. Online mode: one placeholder per sample index.
+
+        Placeholders know the image size (``generator.output_shape``) for aspect-ratio
+        batching; the image and instances are made in ``prepare_data``.
+        """
+        if self.mode == 'cache':
+            return super().load_data_list()
+        infos = []
+        for i in range(self.num_samples):
+            height, width = self.generator.output_shape(self.seed, i)
+            infos.append(dict(img_id=i, img_path=f'{self.NAME}://seed{self.seed}/{i}',
+                              height=int(height), width=int(width), instances=[]))
+        return infos
+
+    def prepare_data(self, idx):
+        """Online mode: generate sample ``idx`` (image + instances), then run the pipeline."""
+        if self.mode == 'cache':
+            return super().prepare_data(idx)
+        info = self.get_data_info(idx)
+        sample = self._make_sample(info['img_id'])
+        info['img'] = as_loaded_image(sample.image, self.color_type)
+        info['instances'] = sample_to_instances(sample.masks)
+        return self.pipeline(info)

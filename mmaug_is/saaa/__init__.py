@@ -1,0 +1,20 @@
+"""SAAA (paper section 4): mask DDPM + Pix2Pix cell synthesis + multi-cell composition.
+
+mask_data: canonical SCO masks/windows, image <-> tensor scaling; mask_ddpm: the diffusion
+model, sampling and mask post-processing; pix2pix: generator/discriminator networks;
+losses: adversarial, L1, VGG16 perceptual; trainers: optimisation steps and checkpoints;
+train_loop: logging, checkpoint I/O, batches, sample sheets; generator: ``SAAAGenerator``.
+``diffusers`` is imported only when a mask model is built.
+"""
+from .generator import CellSynthesizer, MaskGenerator, SAAAGenerator
+from .mask_data import ImageFormat, SCODataset, SizeDistribution, build_sco_dataset
+from .mask_ddpm import MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError
+from .pix2pix import PatchDiscriminator, Pix2PixConfig, UNetGenerator
+from .trainers import MaskDDPMTrainer, Pix2PixTrainer
+
+__all__ = [
+    'CellSynthesizer', 'ImageFormat', 'MaskDDPM', 'MaskDDPMConfig', 'MaskDDPMTrainer',
+    'MaskFilter', 'MaskGenerator', 'MaskSamplingError', 'PatchDiscriminator',
+    'Pix2PixConfig', 'Pix2PixTrainer', 'SAAAGenerator', 'SCODataset', 'SizeDistribution',
+    'UNetGenerator', 'build_sco_dataset',
+]

@@ -1,0 +1,251 @@
+"""Training conveniences shared by the SAAA model trainers and tools.
+
+Logging to console + ``<work_dir>/<name>.log``, atomic torch checkpoints loadable with
+``weights_only=True``, stateless (seed, iteration) -> batch indices so a resumed run sees
+exactly the batches an uninterrupted one would, a tqdm-driven iteration loop, and PNG
+contact sheets.
+"""
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mmaug_is.core.io import atomic_open, write_image
+
+
+def configure_threads():
+    """Use ``$OMP_NUM_THREADS`` torch threads (default 1: the machines are shared)."""
+    n = int(os.environ.get('OMP_NUM_THREADS', '1') or 1)
+    torch.set_num_threads(max(n, 1))
+    return n
+
+
+def get_logger(name, work_dir=None, log_name=None):
+    """Logger writing to the console and (when ``work_dir``) to ``work_dir/<log_name>.log``."""
+    logger = logging.getLogger(f'mmaug_is.saaa.{name}')
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter('%(asctime)s %(levelname)s %(message)s', '%Y-%m-%d %H:%M:%S')
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    logger.addHandler(console)
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(Path(work_dir) / f'{log_name or name}.log')
+        file_handler.setFormatter(fmt)
+        logger.addHandler(file_handler)
+    # Library modules log through their module loggers; route them here too.
+    lib = logging.getLogger('mmaug_is.saaa')
+    lib.handlers = logger.handlers[:]
+    lib.setLevel(logging.INFO)
+    lib.propagate = False
+    return logger
+
+
+def save_checkpoint(state, path):
+    """``torch.save`` ``state`` to ``path`` atomically (temp file + ``os.replace``)."""
+    with atomic_open(path, 'wb') as handle:
+        torch.save(state, handle)
+    return Path(path)
+
+
+def load_checkpoint(path, kind):
+    """Load a checkpoint written by ``save_checkpoint`` and check its ``kind`` field.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not a ``kind`` checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    if not isinstance(state, dict) or state.get('kind') != kind:
+        found = state.get('kind') if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f'{path} is not a {kind!r} checkpoint (found {found!r})')
+    return state
+
+
+def resolve_resume(resume, work_dir, filename):
+    """Path to resume from: ``resume`` itself, or ``work_dir/filename`` when it is ``'auto'``.
+
+    Returns None when ``resume`` is falsy.
+    """
+    if not resume:
+        return None
+    path = Path(work_dir) / filename if resume == 'auto' else Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f'--resume: no checkpoint at {path}')
+    return path
+
+
+def iters_per_epoch(n_items, batch_size):
+    """Full batches per pass over ``n_items`` (the last, partial batch is dropped)."""
+    if n_items < batch_size:
+        raise ValueError(f'batch size {batch_size} exceeds the {n_items} training items')
+    return n_items // batch_size
+
+
+def batch_indices(n_items, batch_size, seed, iteration):
+    """Indices of the batch used at ``iteration``: a per-epoch permutation of the items."""
+    per_epoch = iters_per_epoch(n_items, batch_size)
+    epoch, pos = divmod(iteration, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n_items)
+    return perm[pos * batch_size:(pos + 1) * batch_size]
+
+
+def iteration_rng(seed, iteration, stream=0):
+    """A ``np.random.Generator`` owned by one iteration (augmentation choices)."""
+    return np.random.default_rng([seed, iteration, stream])
+
+
+def resolve_total_iters(epochs, iters, per_epoch):
+    """Total iterations from exactly one of ``epochs`` / ``iters``."""
+    if (epochs is None) == (iters is None):
+        raise ValueError('give exactly one of --epochs or --iters')
+    total = iters if iters is not None else epochs * per_epoch
+    if total <= 0:
+        raise ValueError(f'the run must have at least one iteration, got {total}')
+    return int(total)
+
+
+def run_iterations(step, start, total, logger, *, per_epoch, log_interval=50,
+                   checkpoint=None, ckpt_interval=500, sample=None, sample_interval=500,
+                   desc='train', progress=True):
+    """Run ``step(it) -> dict[str, float]`` for ``it`` in ``[start, total)``.
+
+    Logs the mean of each loss every ``log_interval`` iterations, calls ``checkpoint(it + 1)``
+    every ``ckpt_interval`` iterations and at the end, and ``sample(it + 1)`` every
+    ``sample_interval`` iterations and at the end. ``progress`` shows a tqdm bar.
+
+    Returns:
+        list of ``(iteration, {loss: value})`` for every step run (used by tests and benchmarks).
+    """
+    history, window = [], {}
+    tick = time.perf_counter()
+    bar = tqdm(range(start, total), desc=desc, initial=start, total=total,
+               disable=not progress, mininterval=1.0 if sys.stderr.isatty() else 30.0)
+    for it in bar:
+        losses = step(it)
+        history.append((it, losses))
+        for key, value in losses.items():
+            window.setdefault(key, []).append(value)
+        done = it + 1
+        if done % log_interval == 0 or done == total:
+            means = {k: float(np.mean(v)) for k, v in window.items()}
+            elapsed = (time.perf_counter() - tick) / len(next(iter(window.values())))
+            text = ' '.join(f'{k} {v:.4f}' for k, v in means.items())
+            logger.info('iter %d/%d epoch %d | %s | %.3f s/it', done, total,
+                        it // per_epoch + 1, text, elapsed)
+            bar.set_postfix({k: f'{v:.4f}' for k, v in means.items()})
+            window, tick = {}, time.perf_counter()
+        if sample is not None and (done % sample_interval == 0 or done == total):
+            sample(done)
+        if checkpoint is not None and (done % ckpt_interval == 0 or done == total):
+            checkpoint(done)
+    bar.close()
+    return history
+
+
+# ------------------------------------------------------------------------ contact sheets
+def to_display(image):
+    """Any mask/image ``(H, W[, C])`` (bool, uint8, uint16, float in [-1,1]) -> uint8 RGB."""
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype == np.uint16:
+        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif image.dtype.kind == 'f':
+        image = np.clip((image + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    elif image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return image
+
+
+def contact_sheet(columns, path, tile=96, pad=4, title=None):
+    """Write a PNG grid: one column per ``(label, list of images)``, rows side by side.
+
+    Every image is shown (nearest-neighbour) in a ``tile x tile`` cell; shorter columns
+    leave blank cells. Returns the path written (atomically).
+    """
+    if not columns:
+        raise ValueError('contact_sheet: no columns')
+    n_rows = max(len(images) for _, images in columns)
+    header = 18 + (18 if title else 0)
+    height = header + n_rows * (tile + pad) + pad
+    width = len(columns) * (tile + pad) + pad
+    sheet = np.full((height, width, 3), 40, np.uint8)
+    if title:
+        cv2.putText(sheet, title, (pad, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    for c, (label, images) in enumerate(columns):
+        x = pad + c * (tile + pad)
+        cv2.putText(sheet, label[:14], (x, header - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                    (255, 255, 160), 1, cv2.LINE_AA)
+        for r, image in enumerate(images):
+            disp = to_display(image)
+            h, w = disp.shape[:2]
+            scale = tile / max(h, w)
+            disp = cv2.resize(disp, (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)),
+                              interpolation=cv2.INTER_NEAREST)
+            y = header + r * (tile + pad)
+            sheet[y:y + disp.shape[0], x:x + disp.shape[1]] = disp
+    write_image(path, sheet)
+    return Path(path)
+
+
+# ------------------------------------------------------------------------ command line
+def add_common_args(parser, default_size, default_batch):
+    """Arguments shared by ``tools/saaa_train_masks.py`` and ``tools/saaa_train_pix2pix.py``."""
+    parser.add_argument('--ann-file', required=True, help='COCO instance json (train split)')
+    parser.add_argument('--img-dir', required=True, help='folder of the images')
+    parser.add_argument('--work-dir', required=True,
+                        help='output folder: checkpoint, log, sample sheets')
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument('--epochs', type=int, help='passes over the SCOs')
+    length.add_argument('--iters', type=int, help='optimisation steps')
+    parser.add_argument('--batch-size', type=int, default=default_batch)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='continue from the work dir checkpoint (or from the given path); '
+                             'model/optimiser settings come from the checkpoint')
+    parser.add_argument('--size', type=int, default=default_size,
+                        help='canonical crop side S in px')
+    parser.add_argument('--fill', type=float, default=0.75,
+                        help='fraction of S taken by the longer side of a cell box')
+    parser.add_argument('--log-interval', type=int, default=25)
+    parser.add_argument('--ckpt-interval', type=int, default=250)
+    parser.add_argument('--sample-interval', type=int, default=500)
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser
+
+
+def plan_run(args, n_items, batch_size, resumed_state, logger):
+    """``(start_iter, total_iters, iters_per_epoch)`` for a new or resumed run."""
+    per_epoch = iters_per_epoch(n_items, batch_size)
+    if resumed_state is None:
+        total = resolve_total_iters(args.epochs, args.iters, per_epoch)
+        start = 0
+    else:
+        start = int(resumed_state['iter'])
+        if args.epochs is None and args.iters is None:
+            total = int(resumed_state['total_iters'])
+        else:
+            total = resolve_total_iters(args.epochs, args.iters, per_epoch)
+        if start >= total:
+            logger.info('checkpoint is already at iteration %d of %d: nothing to do',
+                        start, total)
+    logger.info('%d items, batch %d -> %d iterations/epoch; iterations %d..%d (%.1f epochs)',
+                n_items, batch_size, per_epoch, start, total, total / per_epoch)
+    return start, total, per_epoch

@@ -1,0 +1,255 @@
+"""Trainers of the two SAAA models: one optimisation step per call, exact checkpoints.
+
+Both trainers take an ``SCODataset`` and are fully determined by their seed: batch order
+comes from ``(seed, iteration)`` (``train_loop.batch_indices``), augmentation (the 8 square
+symmetries) from ``iteration_rng``, and torch randomness from generator states that are
+saved in every checkpoint, so ``resume`` continues bit-for-bit like an uninterrupted run.
+Checkpoints hold only tensors, numbers, strings, lists and dicts (``weights_only=True``).
+"""
+import hashlib
+import logging
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .losses import GANLoss, build_perceptual_loss
+from .mask_data import dihedral, images_to_tensor, masks_to_tensor
+from .mask_ddpm import EMA, MaskDDPM, MaskDDPMConfig
+from .pix2pix import PatchDiscriminator, Pix2PixConfig, UNetGenerator, init_weights
+from .train_loop import batch_indices, iteration_rng
+
+LOGGER = logging.getLogger(__name__)
+MASK_KIND = 'saaa_mask_ddpm'
+PIX2PIX_KIND = 'saaa_pix2pix'
+CHECKPOINT_FORMAT = 1
+
+
+def data_fingerprint(*arrays):
+    """Short SHA-1 of the training arrays (detects resuming on different data)."""
+    digest = hashlib.sha1()
+    for arr in arrays:
+        if arr is not None:
+            digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _augment(rng, *arrays):
+    """Apply one random square symmetry per sample to aligned ``(B, S, S[, C])`` arrays."""
+    ks = rng.integers(0, 8, size=len(arrays[0]))
+    out = [np.empty_like(a) for a in arrays]
+    for i, k in enumerate(ks):
+        for src, dst in zip(arrays, out):
+            dst[i] = dihedral([src[i:i + 1]], int(k))[0][0]
+    return out
+
+
+def _check_resume(state, dataset_fp, where):
+    if state['data_fingerprint'] != dataset_fp:
+        raise ValueError(f'{where}: checkpoint was trained on different data (fingerprint '
+                         f'{state["data_fingerprint"]} != {dataset_fp}); use the same '
+                         '--ann-file/--img-dir and canonical settings to resume')
+
+
+class MaskDDPMTrainer:
+    """Trains ``MaskDDPM`` on canonical SCO masks (epsilon MSE, AdamW, EMA for sampling)."""
+
+    def __init__(self, dataset, cfg=None, batch_size=32, lr=5e-4, warmup=100,
+                 ema_decay=0.995, seed=0):
+        self.dataset = dataset
+        self.cfg = cfg or MaskDDPMConfig(image_size=dataset.size)
+        if self.cfg.image_size != dataset.size:
+            raise ValueError(f'model image_size {self.cfg.image_size} != canonical mask '
+                             f'size {dataset.size}')
+        self.batch_size, self.lr, self.warmup, self.seed = batch_size, lr, warmup, seed
+        torch.manual_seed(seed)
+        self.model = MaskDDPM(self.cfg)
+        self.ema = EMA(self.model, ema_decay)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=0.0)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.fingerprint = data_fingerprint(dataset.masks)
+
+    def batch(self, it):
+        """Augmented mask tensor ``(B, 1, S, S)`` used at iteration ``it``."""
+        idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
+        (masks,) = _augment(iteration_rng(self.seed, it), self.dataset.masks[idx])
+        return masks_to_tensor(masks)
+
+    def step(self, it):
+        """One optimisation step; returns ``{'loss': float}``."""
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group['lr'] = self.lr * min(1.0, (it + 1) / max(self.warmup, 1))
+        loss = self.model.loss(self.batch(it), self.generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.ema.update(self.model)
+        return {'loss': float(loss.detach())}
+
+    def state_dict(self, next_iter, total_iters):
+        ds = self.dataset
+        return dict(
+            kind=MASK_KIND, format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(),
+            model=self.model.state_dict(), ema=self.ema.state_dict(),
+            ema_updates=self.ema.updates, optimizer=self.optimizer.state_dict(),
+            generator_state=self.generator.get_state(),
+            iter=int(next_iter), total_iters=int(total_iters),
+            train=dict(batch_size=self.batch_size, lr=self.lr, warmup=self.warmup,
+                       ema_decay=self.ema.decay, seed=self.seed),
+            fill=ds.fill, sizes=ds.sizes.tolist(),
+            canonical_areas=ds.canonical_areas.tolist(), data_fingerprint=self.fingerprint)
+
+    @classmethod
+    def from_checkpoint(cls, state, dataset):
+        """Rebuild a trainer (weights, optimiser, RNG) to continue training on ``dataset``."""
+        cfg = MaskDDPMConfig(**state['config'])
+        trainer = cls(dataset, cfg, **state['train'])
+        _check_resume(state, trainer.fingerprint, 'mask DDPM resume')
+        trainer.model.load_state_dict(state['model'])
+        trainer.ema.load_state_dict(state['ema'], state['ema_updates'])
+        trainer.optimizer.load_state_dict(state['optimizer'])
+        trainer.generator.set_state(state['generator_state'])
+        return trainer
+
+
+class Pix2PixTrainer:
+    """Trains the mask -> cell Pix2Pix (adversarial + lambda_L1 * L1 + lambda_vgg * VGG).
+
+    ``extra_masks`` (optional ``(M, S, S)`` bool, e.g. DDPM-generated masks in the Pix2Pix
+    frame) enrich training as in the paper (4.2): each step also synthesises
+    ``extra_batch`` cells from them; having no real counterpart, they enter only the
+    adversarial terms (the discriminator sees them as fakes, the generator must fool it).
+    """
+
+    def __init__(self, dataset, cfg=None, batch_size=16, lr=2e-4, lambda_l1=100.0,
+                 lambda_vgg=10.0, gan_mode='lsgan', vgg_weights=None, seed=0,
+                 require_perceptual=False, extra_masks=None, extra_batch=None):
+        if dataset.images is None:
+            raise ValueError('Pix2PixTrainer needs an SCODataset built with with_images=True')
+        self.dataset = dataset
+        self.cfg = cfg or Pix2PixConfig(image_size=dataset.size,
+                                        out_channels=dataset.fmt.channels)
+        if (self.cfg.image_size, self.cfg.out_channels) != (dataset.size, dataset.fmt.channels):
+            raise ValueError(f'Pix2Pix config {self.cfg.image_size}px/{self.cfg.out_channels}ch '
+                             f'does not match the data ({dataset.size}px/'
+                             f'{dataset.fmt.channels}ch)')
+        self.batch_size, self.lr, self.seed = batch_size, lr, seed
+        self.lambda_l1, self.lambda_vgg, self.gan_mode = lambda_l1, lambda_vgg, gan_mode
+        torch.manual_seed(seed)
+        self.netG, self.netD = UNetGenerator(self.cfg), PatchDiscriminator(self.cfg)
+        init_weights(self.netG)
+        init_weights(self.netD)
+        self.gan_loss = GANLoss(gan_mode)
+        self.perceptual = build_perceptual_loss(vgg_weights, lambda_vgg)
+        if require_perceptual and self.perceptual is None:
+            raise FileNotFoundError('the checkpoint was trained with the VGG perceptual loss '
+                                    'but no VGG16 weights were found: pass --vgg-weights')
+        betas = (0.5, 0.999)
+        self.opt_g = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.netD.parameters(), lr=lr, betas=betas)
+        self.extra_masks = None
+        if extra_masks is not None and len(extra_masks):
+            self.extra_masks = np.asarray(extra_masks, dtype=bool)
+            if self.extra_masks.shape[1:] != (dataset.size, dataset.size):
+                raise ValueError(f'extra masks {self.extra_masks.shape} are not in the '
+                                 f'{dataset.size} px Pix2Pix frame')
+        self.extra_batch = int(extra_batch or max(batch_size // 2, 1))
+        self.fingerprint = data_fingerprint(dataset.masks, dataset.images, self.extra_masks)
+
+    @property
+    def uses_perceptual(self):
+        return self.perceptual is not None
+
+    def batch(self, it):
+        """``(masks (B,1,S,S), images (B,C,S,S))`` tensors used at iteration ``it``."""
+        idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
+        masks, images = _augment(iteration_rng(self.seed, it),
+                                 self.dataset.masks[idx], self.dataset.images[idx])
+        return masks_to_tensor(masks), images_to_tensor(images, self.dataset.fmt)
+
+    def extra_batch_masks(self, it):
+        """Augmented extra (unpaired) masks ``(b, 1, S, S)`` for iteration ``it``, or None."""
+        if self.extra_masks is None:
+            return None
+        idx = batch_indices(len(self.extra_masks), min(self.extra_batch, len(self.extra_masks)),
+                            self.seed + 1, it)
+        (masks,) = _augment(iteration_rng(self.seed, it, stream=1), self.extra_masks[idx])
+        return masks_to_tensor(masks)
+
+    def generator_losses(self, masks, images, fake, all_masks=None, all_fake=None):
+        """Dict of the generator's loss terms (tensors) for one batch.
+
+        ``all_masks``/``all_fake`` (paired + extra) feed the adversarial term when given.
+        """
+        adv_masks = masks if all_masks is None else all_masks
+        adv_fake = fake if all_fake is None else all_fake
+        terms = dict(g_gan=self.gan_loss(self.netD(adv_masks, adv_fake), True),
+                     l1=F.l1_loss(fake, images))
+        if self.perceptual is not None:
+            terms['vgg'] = self.perceptual(fake, images)
+        return terms
+
+    def step(self, it):
+        """One D step then one G step; returns the loss terms as floats."""
+        self.netG.train()
+        self.netD.train()
+        masks, images = self.batch(it)
+        extra = self.extra_batch_masks(it)
+        all_masks = masks if extra is None else torch.cat([masks, extra])
+        all_fake = self.netG(all_masks)
+        fake = all_fake[:len(masks)]
+        d_loss = 0.5 * (self.gan_loss(self.netD(masks, images), True)
+                        + self.gan_loss(self.netD(all_masks, all_fake.detach()), False))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        self.netD.requires_grad_(False)
+        terms = self.generator_losses(masks, images, fake, all_masks, all_fake)
+        g_loss = terms['g_gan'] + self.lambda_l1 * terms['l1']
+        if 'vgg' in terms:
+            g_loss = g_loss + self.lambda_vgg * terms['vgg']
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.netD.requires_grad_(True)
+        out = {'d': float(d_loss.detach())}
+        out.update({k: float(v.detach()) for k, v in terms.items()})
+        return out
+
+    def state_dict(self, next_iter, total_iters):
+        ds = self.dataset
+        return dict(
+            kind=PIX2PIX_KIND, format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(),
+            generator=self.netG.state_dict(), discriminator=self.netD.state_dict(),
+            opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(),
+            torch_rng=torch.get_rng_state(), iter=int(next_iter), total_iters=int(total_iters),
+            train=dict(batch_size=self.batch_size, lr=self.lr, lambda_l1=self.lambda_l1,
+                       lambda_vgg=self.lambda_vgg, gan_mode=self.gan_mode, seed=self.seed),
+            perceptual=self.uses_perceptual, fill=ds.fill,
+            extra_masks=(None if self.extra_masks is None
+                         else torch.from_numpy(self.extra_masks.astype(np.uint8))),
+            extra_batch=self.extra_batch,
+            image_format=dict(dtype=ds.fmt.dtype, channels=ds.fmt.channels),
+            data_fingerprint=self.fingerprint)
+
+    @classmethod
+    def from_checkpoint(cls, state, dataset, vgg_weights=None):
+        """Rebuild a trainer to continue training; the perceptual setting is kept."""
+        train = dict(state['train'])
+        if not state['perceptual']:
+            train['lambda_vgg'] = 0.0
+        extra = state.get('extra_masks')
+        trainer = cls(dataset, Pix2PixConfig(**state['config']), vgg_weights=vgg_weights,
+                      require_perceptual=state['perceptual'],
+                      extra_masks=None if extra is None else extra.numpy().astype(bool),
+                      extra_batch=state.get('extra_batch'), **train)
+        trainer.lambda_vgg = state['train']['lambda_vgg']
+        _check_resume(state, trainer.fingerprint, 'Pix2Pix resume')
+        trainer.netG.load_state_dict(state['generator'])
+        trainer.netD.load_state_dict(state['discriminator'])
+        trainer.opt_g.load_state_dict(state['opt_g'])
+        trainer.opt_d.load_state_dict(state['opt_d'])
+        torch.set_rng_state(state['torch_rng'])
+        return trainer

@@ -1,0 +1,4 @@
+"""Registered in-pipeline transforms (mmdet ``TRANSFORMS``)."""
+from .iaaa_paste import IAAAPaste
+
+__all__ = ['IAAAPaste']

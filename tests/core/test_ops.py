@@ -1,0 +1,255 @@
+"""Augmentation ops: every op on uint8/uint16 x grey/RGB layouts, mask alignment, dtype range."""
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from mmaug_is.core.ops import (DEFAULT_SEARCH_OPS, GEOMETRIC, N_LEVELS, OPS, PHOTOMETRIC,
+                               TABLE_S1_OPS, apply_op, get_op)
+
+LAYOUTS = [(), (1,), (3,)]
+DTYPES = [np.uint8, np.uint16]
+
+
+def _masks(h=48, w=40):
+    """Three disjoint instances: an L shape (asymmetric), a disc touching it, a small box."""
+    masks = np.zeros((3, h, w), bool)
+    masks[0, 6:30, 5:10] = True
+    masks[0, 25:30, 10:20] = True
+    yy, xx = np.mgrid[:h, :w]
+    masks[1] = ((yy - 16) ** 2 + (xx - 27) ** 2 < 64) & ~masks[0]
+    masks[2, 36:42, 20:27] = True
+    return masks
+
+
+def _image(dtype, layout, masks, seed=0):
+    """Textured image, brighter inside the masks, in the full range of ``dtype``."""
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    h, w = masks.shape[1:]
+    base = 0.15 + 0.6 * masks.any(0) + 0.1 * rng.random((h, w))
+    if layout == (3,):
+        img = np.stack([base, base * 0.8, base * 0.6], axis=-1)
+    else:
+        img = base.reshape((h, w) + layout)
+    return np.clip(img * top, 0, top).astype(dtype)
+
+
+@pytest.mark.parametrize('name', sorted(OPS))
+@pytest.mark.parametrize('dtype', DTYPES)
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_every_op_keeps_dtype_layout_and_masks(name, dtype, layout):
+    masks = _masks()
+    image = _image(dtype, layout, masks)
+    image_before, masks_before = image.copy(), masks.copy()
+    op = get_op(name)
+    for level in (0, N_LEVELS // 2, N_LEVELS - 1):
+        out, out_masks = op.apply(image, masks, level, np.random.default_rng(level))
+        assert out.dtype == dtype and out.ndim == image.ndim and out.shape[2:] == image.shape[2:]
+        assert out_masks.dtype == bool and out_masks.shape == (3,) + out.shape[:2]
+        assert out_masks.any(axis=(1, 2)).all(), f'{name} level {level} emptied an instance'
+        assert out_masks.sum(axis=0).max() <= 1, f'{name} made disjoint masks overlap'
+        if op.kind == PHOTOMETRIC:
+            np.testing.assert_array_equal(out_masks, masks)
+        assert not np.shares_memory(out, image) and not np.shares_memory(out_masks, masks)
+    np.testing.assert_array_equal(image, image_before)  # inputs untouched
+    np.testing.assert_array_equal(masks, masks_before)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_flips_equal_numpy(layout):
+    masks = _masks()
+    image = _image(np.uint16, layout, masks)
+    out, out_masks = apply_op('FlipLR', image, masks, 0, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, np.fliplr(image))
+    np.testing.assert_array_equal(out_masks, masks[:, :, ::-1])
+    out, out_masks = apply_op('FlipUD', image, masks, 0, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, np.flipud(image))
+    np.testing.assert_array_equal(out_masks, masks[:, ::-1])
+    assert not np.array_equal(out_masks, masks)  # the L shape is not symmetric
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_rotations_by_right_angles_are_exact(dtype):
+    masks = _masks()
+    image = _image(dtype, (3,), masks)
+    op = get_op('Rotate')
+    out, out_masks = op.apply_params(image, masks, {'magnitude': 90.0})
+    np.testing.assert_array_equal(out, np.rot90(image))  # counter-clockwise
+    np.testing.assert_array_equal(out_masks, np.rot90(masks, axes=(1, 2)))
+    out, out_masks = op.apply(image, masks, N_LEVELS - 1, np.random.default_rng(3))  # +-180
+    np.testing.assert_array_equal(out, np.rot90(image, 2))
+    np.testing.assert_array_equal(out_masks, np.rot90(masks, 2, axes=(1, 2)))
+
+
+@pytest.mark.parametrize('name', ['Rotate', 'ShearX', 'ShearY', 'Resize', 'TranslateX',
+                                  'TranslateY', 'CropBilinear'])
+def test_geometric_ops_move_image_and_masks_together(name):
+    """The image is 255 exactly on the masks; after the op it must still coincide with them."""
+    masks = _masks(64, 64)
+    image = (masks.any(0) * 255).astype(np.uint8)
+    for level in range(1, N_LEVELS):
+        for seed in range(3):
+            out, out_masks = apply_op(name, image, masks, level, np.random.default_rng(seed))
+            union = out_masks.any(0)
+            bright = out > 127
+            iou = (union & bright).sum() / (union | bright).sum()
+            assert iou > 0.9, f'{name} level {level}: image/mask IoU {iou:.3f}'
+
+
+def test_rotation_and_shear_enlarge_the_canvas_so_nothing_is_cut():
+    masks = np.zeros((1, 30, 30), bool)
+    masks[0] = True  # the instance fills the whole crop: any cut would lose area
+    image = np.full((30, 30), 200, np.uint8)
+    for name, params in [('Rotate', {'magnitude': 45.0}), ('ShearX', {'magnitude': 0.3}),
+                         ('ShearY', {'magnitude': -0.3})]:
+        out, out_masks = get_op(name).apply_params(image, masks, params)
+        assert out.shape[0] > 30 or out.shape[1] > 30
+        assert abs(out_masks.sum() / masks.sum() - 1) < 0.06, name  # area-preserving maps
+        # every source corner pixel maps inside the canvas: the mask reaches all four sides
+        assert out_masks[0].any(0)[[0, -1]].all() or out_masks[0].any(1)[[0, -1]].all()
+
+
+def test_overlapping_masks_are_warped_one_by_one():
+    masks = np.zeros((2, 40, 40), bool)
+    masks[0, 5:25, 5:25] = True
+    masks[1, 15:35, 15:35] = True
+    image = np.zeros((40, 40), np.uint8)
+    op = get_op('Rotate')
+    _, out_masks = op.apply_params(image, masks, {'magnitude': 30.0})
+    for i in range(2):
+        _, single = op.apply_params(image, masks[i:i + 1], {'magnitude': 30.0})
+        np.testing.assert_array_equal(out_masks[i], single[0])
+    assert (out_masks.sum(0) == 2).any()
+
+
+def test_no_instances_and_tiny_instances():
+    image = np.zeros((20, 20, 3), np.uint8)
+    out, out_masks = apply_op('Rotate', image, np.zeros((0, 20, 20), bool), 5,
+                              np.random.default_rng(0))
+    assert out_masks.shape == (0,) + out.shape[:2]
+    tiny = np.zeros((1, 20, 20), bool)
+    tiny[0, 9, 9] = True  # one pixel shrunk to half size must not vanish
+    _, out_masks = get_op('Resize').apply_params(image, tiny, {'magnitude': -0.5})
+    assert out_masks.sum() == 1
+
+
+def test_real_objects_keep_every_instance_at_every_level(fluo_bank):
+    objects = fluo_bank.scos[:25] + fluo_bank.mcos[:15]
+    for name, op in OPS.items():
+        if op.kind != GEOMETRIC:
+            continue
+        for level in range(N_LEVELS):
+            rng = np.random.default_rng(level)
+            for obj in objects:
+                _, out_masks = op.apply(obj.image, obj.masks, level, rng)
+                area_in = obj.masks.sum(axis=(1, 2))
+                area_out = out_masks.sum(axis=(1, 2))
+                scale = 1.0
+                if name == 'Resize':
+                    scale = out_masks.shape[1] * out_masks.shape[2] / obj.masks[0].size
+                ratio = area_out / (area_in * scale)
+                assert (ratio > 0.5).all() and (ratio < 2).all(), (name, level, obj.source)
+                assert out_masks.sum(axis=0).max() <= 1
+
+
+def test_uint16_uses_the_full_16_bit_range():
+    rng = np.random.default_rng(0)
+    masks = np.zeros((1, 32, 32), bool)
+    img16 = rng.integers(1000, 5000, size=(32, 32), dtype=np.uint16)  # 12-bit-like data
+    posterized, _ = get_op('Posterize').apply(img16, masks, N_LEVELS - 1, rng)
+    assert (posterized % 4096 == 0).all()  # 12 of 16 bits cleared
+    posterized8, _ = get_op('Posterize').apply(img16.astype(np.uint8), masks, N_LEVELS - 1, rng)
+    assert (posterized8 % 64 == 0).all()  # 6 of 8 bits cleared
+    equalized, _ = get_op('Equalize').apply(img16, masks, N_LEVELS - 1, rng)
+    assert equalized.max() > 60000 and equalized.min() < 2000
+    stretched, _ = get_op('AutoContrast').apply(img16, masks, 0, rng)
+    assert stretched.min() == 0 and stretched.max() == 65535
+    inverted, _ = get_op('Invert').apply(img16, masks, 0, rng)
+    np.testing.assert_array_equal(inverted, 65535 - img16)
+    # Solarize threshold is relative to the dtype maximum: level 5 -> (1 - 5/9) * 65536
+    bright = np.array([[10000, 40000]], np.uint16)
+    sol, _ = get_op('Solarize').apply(bright, np.zeros((0, 1, 2), bool), 5, rng)
+    np.testing.assert_array_equal(sol, [[10000, 65535 - 40000]])
+
+
+def test_equalize_follows_pil_for_uint8_and_works_on_small_crops():
+    rng = np.random.default_rng(1)
+    image = (rng.beta(2, 5, size=(256, 256)) * 255).astype(np.uint8)
+    out, _ = get_op('Equalize').apply(image, np.zeros((0, 256, 256), bool), N_LEVELS - 1, rng)
+    pil = np.asarray(ImageOps.equalize(Image.fromarray(image))).astype(int)
+    assert np.abs(out.astype(int) - pil).max() <= 2  # PIL rounds its step to an integer
+    small = image[:10, :10]  # 100 pixels < 256 bins: PIL would return it unchanged
+    out, _ = get_op('Equalize').apply(small, np.zeros((0, 10, 10), bool), N_LEVELS - 1, rng)
+    assert out.max() >= 250 and out.min() == 0
+
+
+def test_cutout_only_touches_background_and_keeps_masks():
+    masks = _masks()
+    image = _image(np.uint8, (3,), masks)
+    inside = masks.any(0)
+    changed_any = False
+    for seed in range(20):
+        out, out_masks = apply_op('Cutout', image, masks, N_LEVELS - 1, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out[inside], image[inside])
+        np.testing.assert_array_equal(out_masks, masks)
+        changed_any |= not np.array_equal(out, image)
+    assert changed_any
+
+
+def test_grey_images_stay_grey():
+    masks = _masks()
+    grey = _image(np.uint8, (), masks)
+    rgb_grey = np.repeat(grey[..., None], 3, axis=2)
+    for name in ('Color', 'GaussianNoise', 'Contrast', 'Sharpness'):
+        out, _ = apply_op(name, rgb_grey, masks, N_LEVELS - 1, np.random.default_rng(0))
+        assert (out[..., 0] == out[..., 1]).all() and (out[..., 0] == out[..., 2]).all(), name
+    out, _ = apply_op('Color', rgb_grey, masks, N_LEVELS - 1, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, rgb_grey)
+    colour = _image(np.uint8, (3,), masks)
+    out, _ = apply_op('Color', colour, masks, N_LEVELS - 1, np.random.default_rng(0))
+    assert not np.array_equal(out, colour)
+
+
+@pytest.mark.parametrize('name', sorted(OPS))
+def test_same_seed_same_output_and_recorded_decisions_replay(name):
+    masks = _masks()
+    image = _image(np.uint16, (3,), masks)
+    op = get_op(name)
+    a = op.apply(image, masks, 7, np.random.default_rng(42))
+    b = op.apply(image, masks, 7, np.random.default_rng(42))
+    params = op.sample(7, np.random.default_rng(42))
+    c = op.apply_params(image, masks, params)
+    for x, y in ((a, b), (a, c)):
+        np.testing.assert_array_equal(x[0], y[0])
+        np.testing.assert_array_equal(x[1], y[1])
+
+
+def test_symmetric_ops_draw_both_signs_and_levels_map_linearly():
+    rng = np.random.default_rng(0)
+    signs = {np.sign(get_op('Rotate').sample(9, rng)['magnitude']) for _ in range(40)}
+    assert signs == {-1.0, 1.0}
+    rotate = get_op('Rotate')
+    assert rotate.magnitude(0) == 0 and rotate.magnitude(N_LEVELS - 1) == 180
+    assert np.isclose(rotate.magnitude(3), 60)
+    assert not get_op('FlipLR').has_magnitude and get_op('Brightness').has_magnitude
+    assert set(TABLE_S1_OPS) <= set(DEFAULT_SEARCH_OPS) <= set(OPS)
+
+
+def test_bad_inputs_raise_clear_errors():
+    masks = _masks()
+    image = _image(np.uint8, (), masks)
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match='uint8 or uint16'):
+        apply_op('Rotate', image.astype(np.float32), masks, 1, rng)
+    with pytest.raises(ValueError, match='do not match'):
+        apply_op('Rotate', image, masks[:, :-1], 1, rng)
+    with pytest.raises(TypeError, match='bool'):
+        apply_op('Rotate', image, masks.astype(np.uint8), 1, rng)
+    with pytest.raises(ValueError, match=r'\(H, W, 3\)'):
+        apply_op('Rotate', np.zeros((48, 40, 2), np.uint8), masks, 1, rng)
+    with pytest.raises(ValueError, match='level'):
+        apply_op('Rotate', image, masks, N_LEVELS, rng)
+    with pytest.raises(TypeError, match='level'):
+        apply_op('Rotate', image, masks, 1.5, rng)
+    with pytest.raises(KeyError, match='unknown augmentation op'):
+        get_op('Twirl')

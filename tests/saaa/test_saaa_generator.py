@@ -1,0 +1,166 @@
+"""Mask sampling and the SAAA generator: shapes, dtypes, exact masks, determinism, loading."""
+import numpy as np
+import pytest
+import torch
+
+from mmaug_is.core import ObjectBank
+from mmaug_is.saaa.generator import (CellSynthesizer, MaskGenerator, SAAAGenerator,
+                                     reframe_masks)
+from mmaug_is.saaa.mask_data import ImageFormat, SizeDistribution
+from mmaug_is.saaa.mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError,
+                                     sample_clean_masks)
+from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
+from mmaug_is.saaa.train_loop import save_checkpoint
+from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer
+
+TINY_DDPM = MaskDDPMConfig(image_size=32, block_out_channels=(8, 16, 16), attention_levels=(2,),
+                           num_train_timesteps=40)
+
+
+class ScriptedModel:
+    """Stands in for ``MaskDDPM.sample``: returns prepared raw batches in order."""
+
+    def __init__(self, batches):
+        self.batches, self.calls = list(batches), 0
+
+    def sample(self, n, generator, sampler='ddim', steps=50):
+        batch = self.batches[min(self.calls, len(self.batches) - 1)][:n]
+        self.calls += 1
+        return torch.from_numpy(batch[:, None])
+
+
+def _raw(n, valid):
+    raw = -np.ones((n, 32, 32), np.float32)
+    if valid:
+        raw[:, 8:24, 10:22] = 1
+    else:
+        raw[:, 0:10, 0:10] = 1  # touches the border
+    return raw
+
+
+def test_sample_clean_masks_retries_then_errors():
+    filt = MaskFilter(area_low=50, area_high=400)
+    model = ScriptedModel([_raw(3, False), _raw(3, True)])
+    masks = sample_clean_masks(model, filt, 3, torch.Generator(), max_retries=2)
+    assert masks.shape == (3, 32, 32) and masks.dtype == bool and model.calls == 2
+    assert (masks.sum(axis=(1, 2)) == 16 * 12).all()
+    with pytest.raises(MaskSamplingError, match=r"0/3 valid masks after 2 retries.*touches border"):
+        sample_clean_masks(ScriptedModel([_raw(3, False)]), filt, 3, torch.Generator(),
+                           max_retries=2)
+
+
+@pytest.mark.parametrize('sampler,steps', [('ddim', 4), ('ddpm', None)])
+def test_raw_samples_shapes_and_range(sampler, steps):
+    torch.manual_seed(0)
+    model = MaskDDPM(TINY_DDPM).eval()
+    out = model.sample(2, torch.Generator().manual_seed(1), sampler=sampler, steps=steps)
+    again = model.sample(2, torch.Generator().manual_seed(1), sampler=sampler, steps=steps)
+    assert out.shape == (2, 1, 32, 32) and out.dtype == torch.float32
+    assert out.min() >= -1 and out.max() <= 1
+    assert torch.equal(out, again)
+    with pytest.raises(ValueError, match='unknown sampler'):
+        model.sample(1, torch.Generator(), sampler='euler')
+
+
+class RealMasks(MaskGenerator):
+    """A mask source drawing real canonical SCO masks (the DDPM is tested separately)."""
+
+    def __init__(self, masks, sizes, fill):
+        super().__init__(MaskDDPM(TINY_DDPM), MaskFilter(0, 1e9), sizes, fill)
+        self.real = masks
+
+    def sample(self, n, generator):
+        idx = torch.randint(0, len(self.real), (n,), generator=generator).numpy()
+        return self.real[idx]
+
+
+def _generator(sco32, stats, backgrounds, fmt=None, **kwargs):
+    fmt = fmt or sco32.fmt
+    torch.manual_seed(0)
+    cfg = Pix2PixConfig(image_size=32, out_channels=fmt.channels, ngf=8, ndf=8)
+    cells = CellSynthesizer(UNetGenerator(cfg), cfg, fmt, sco32.fill)
+    masks = RealMasks(sco32.masks, SizeDistribution(sco32.sizes), sco32.fill)
+    return SAAAGenerator(masks, cells, stats, backgrounds, **kwargs)
+
+
+def test_generated_images_and_masks(sco32, fluo_stats_and_backgrounds):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    gen = _generator(sco32, stats, backgrounds, max_cells=30)
+    image, masks = gen.generate(np.random.default_rng(0))
+    assert image.dtype == np.uint8 and image.shape == backgrounds[0].shape
+    assert masks.dtype == bool and masks.ndim == 3 and masks.shape[1:] == image.shape[:2]
+    assert 0 < len(masks) <= 30
+    assert masks.any(axis=(1, 2)).all()
+    assert masks.sum(axis=0).max() == 1  # no two instances share a pixel
+    image2, masks2 = gen.generate(np.random.default_rng(0))
+    assert np.array_equal(image, image2) and np.array_equal(masks, masks2)
+    image3, _ = gen.generate(np.random.default_rng(1))
+    assert not np.array_equal(image, image3)
+
+
+def test_composed_masks_are_the_unfiltered_generated_masks(sco32, fluo_stats_and_backgrounds):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    gen = _generator(sco32, stats, backgrounds, max_cells=12, spacing=3)
+    composed = gen.generate_composed(np.random.default_rng(7))
+    # Replay the generator's random decisions to get the objects it placed.
+    rng = np.random.default_rng(7)
+    background = backgrounds[int(rng.integers(len(backgrounds)))]
+    n = min(stats.sample_cell_count(rng), 12)
+    objects = gen.sample_cells(n, rng, max_side=min(background.shape[:2]) - 2)
+    assert len(objects) == n and all(o.kind == 'sco' for o in objects)
+    assert composed.n_cells == n - len(composed.skipped)
+    for mask, (index, x, y) in zip(composed.masks, composed.placements):
+        cell = objects[index].masks[0]
+        h, w = cell.shape
+        assert np.array_equal(mask[y:y + h, x:x + w], cell)
+        assert mask.sum() == cell.sum()  # nothing outside the placed crop
+    # Cells keep real sizes: each box's longer side is a real SCO size (up to 1 px).
+    real_long = set(sco32.sizes.max(axis=1).tolist())
+    for obj in objects:
+        long_side = max(obj.masks.shape[1:])
+        assert {long_side, long_side + 1} & real_long
+
+
+def test_uint16_grey_generation(sco32, fluo_stats_and_backgrounds):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    grey16 = [bg[..., 0].astype(np.uint16) * 257 for bg in backgrounds]
+    gen = _generator(sco32, stats, grey16, fmt=ImageFormat('uint16', 1), max_cells=8)
+    image, masks = gen.generate(np.random.default_rng(3))
+    assert image.dtype == np.uint16 and image.shape == grey16[0].shape
+    assert masks.shape[1:] == image.shape and len(masks) > 0
+    with pytest.raises(ValueError, match='background 0'):
+        _generator(sco32, stats, backgrounds, fmt=ImageFormat('uint16', 1))
+
+
+def test_reframe_masks_moves_masks_between_frames(sco32):
+    out = reframe_masks(sco32.masks[:5], 64, 0.5)
+    for mask in out:
+        ys, xs = np.nonzero(mask)
+        assert abs(max(np.ptp(ys), np.ptp(xs)) + 1 - 32) <= 1
+
+
+def test_from_checkpoints(sco32, fluo_stats_and_backgrounds, tmp_path):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    mask_trainer = MaskDDPMTrainer(sco32, TINY_DDPM, batch_size=8)
+    mask_trainer.step(0)
+    p2p_trainer = Pix2PixTrainer(sco32, Pix2PixConfig(image_size=32, ngf=8, ndf=8),
+                                 batch_size=8, lambda_vgg=0)
+    p2p_trainer.step(0)
+    mask_ckpt = save_checkpoint(mask_trainer.state_dict(1, 1), tmp_path / 'mask_ddpm.pth')
+    p2p_ckpt = save_checkpoint(p2p_trainer.state_dict(1, 1), tmp_path / 'pix2pix.pth')
+    stats.save(tmp_path / 'stats.json')
+    for stats_arg in (stats, stats.to_dict(), tmp_path / 'stats.json'):
+        gen = SAAAGenerator.from_checkpoints(mask_ckpt, p2p_ckpt, stats_arg, backgrounds,
+                                             sampler='ddpm', steps=10)
+        assert gen.stats.cell_counts == stats.cell_counts
+    ema = mask_trainer.ema.state_dict()
+    loaded = gen.masks.model.state_dict()
+    assert all(torch.equal(ema[k], loaded[k]) for k in ema)
+    assert all(torch.equal(v, gen.cells.net.state_dict()[k])
+               for k, v in p2p_trainer.netG.state_dict().items())
+    assert gen.cells.fmt == sco32.fmt and gen.masks.sampler == 'ddpm'
+    assert np.array_equal(gen.masks.sizes.sizes, sco32.sizes)
+    with pytest.raises(TypeError, match='cells-per-image'):
+        SAAAGenerator.from_checkpoints(mask_ckpt, p2p_ckpt, ObjectBank(), backgrounds)
+    with pytest.raises(ValueError, match='is not a'):
+        SAAAGenerator.from_checkpoints(p2p_ckpt, p2p_ckpt, stats, backgrounds)

@@ -1,0 +1,65 @@
+"""Write the synthetic-data caches a training config uses (IAAA / SAAA), with contact sheets.
+
+Usage:
+    python tools/generate.py configs/iaaa/faster_rcnn_r101.py [--cfg-options ...]
+
+Every synthetic dataset (``IAAADataset``, ``SAAADataset``) in the config's training data
+is built in cache mode, which writes (or resumes, or reuses) its COCO cache under its
+``cache_root`` with the same key training will look for. Prints the cache folders, their
+image and instance counts and the contact sheet to open.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+from pathlib import Path
+
+from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaug_is.utils import prepare_config  # noqa: E402
+
+SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='a training config with synthetic datasets')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    return parser.parse_args()
+
+
+def synthetic_dataset_cfgs(dataset_cfg):
+    """Yield the synthetic dataset configs inside a (possibly nested) dataset config."""
+    if dataset_cfg.get('type') in SYNTHETIC_TYPES:
+        yield dataset_cfg
+    for child in dataset_cfg.get('datasets', []):
+        yield from synthetic_dataset_cfgs(child)
+    if 'dataset' in dataset_cfg:
+        yield from synthetic_dataset_cfgs(dataset_cfg['dataset'])
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    prepare_config(cfg, loaders=())
+    from mmdet.registry import DATASETS
+
+    found = list(synthetic_dataset_cfgs(cfg.train_dataloader.dataset))
+    if not found:
+        raise SystemExit(f'{args.config}: no {" / ".join(SYNTHETIC_TYPES)} in train_dataloader')
+    for dataset_cfg in found:
+        dataset_cfg = dict(dataset_cfg, mode='cache')
+        dataset = DATASETS.build(dataset_cfg)
+        folder = Path(dataset.ann_file).parent
+        coco = json.loads(Path(dataset.ann_file).read_text())
+        print(f'{dataset_cfg["type"]}: {len(coco["images"])} images, '
+              f'{len(coco["annotations"])} instances in {folder}')
+        print(f'  look at: {folder / "contact_sheet.png"}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,170 @@
+"""Train the SAAA cell synthesiser: Pix2Pix from canonical SCO masks to cell images.
+
+Writes to --work-dir: ``pix2pix.pth`` (atomic; generator, discriminator, optimisers, RNG
+state, image format), ``train_pix2pix.log`` and ``samples/pix2pix_iter_XXXXXX.png``
+(real mask | generated cell | real cell for fixed training SCOs; with --mask-ckpt also
+DDPM-generated masks and the cells synthesised from them).
+
+The VGG16 perceptual term needs torchvision's ImageNet VGG16 state dict
+(``vgg16-397923af.pth``): pass it with --vgg-weights, set $MMAUG_VGG16_WEIGHTS, or have it
+in torch's hub cache. Without it the term is disabled with a warning (logged and stored in
+the checkpoint); --lambda-vgg 0 disables it silently.
+
+CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
+    OMP_NUM_THREADS=2 python tools/saaa_train_pix2pix.py \
+        --ann-file ../shared/data/dsb2018_fluo/annotations/train.json \
+        --img-dir ../shared/data/dsb2018_fluo/images --work-dir work_dirs/saaa_fluo \
+        --size 32 --ngf 32 --ndf 32 --batch-size 16 --iters 2000 \
+        --mask-ckpt work_dirs/saaa_fluo/mask_ddpm.pth
+GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
+"""
+import argparse
+import os.path as osp
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaug_is.saaa.mask_data import (build_sco_dataset, masks_to_tensor,  # noqa: E402
+                                     tensor_to_images)
+from mmaug_is.saaa.pix2pix import Pix2PixConfig  # noqa: E402
+from mmaug_is.saaa.train_loop import (add_common_args, configure_threads,  # noqa: E402
+                                      contact_sheet, get_logger, load_checkpoint, plan_run,
+                                      resolve_resume, run_iterations, save_checkpoint)
+from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer  # noqa: E402
+
+CKPT_NAME = 'pix2pix.pth'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser, default_size=32, default_batch=16)
+    parser.add_argument('--ngf', type=int, default=32, help='generator base width')
+    parser.add_argument('--ndf', type=int, default=32, help='discriminator base width')
+    parser.add_argument('--n-down', type=int, default=3,
+                        help='generator down-samplings (bottleneck = size / 2**n_down)')
+    parser.add_argument('--n-layers-d', type=int, default=2,
+                        help='PatchGAN stride-2 layers (2 -> 34 px, 3 -> 70 px field)')
+    parser.add_argument('--lr', type=float, default=2e-4)
+    parser.add_argument('--lambda-l1', type=float, default=100.0)
+    parser.add_argument('--lambda-vgg', type=float, default=10.0)
+    parser.add_argument('--gan-mode', choices=('lsgan', 'bce'), default='lsgan')
+    parser.add_argument('--vgg-weights', help='torchvision VGG16 state dict file')
+    parser.add_argument('--context', choices=('clean', 'raw'), default='clean',
+                        help='surroundings of each cell: neighbours removed, or as imaged')
+    parser.add_argument('--mask-ckpt', help='mask DDPM checkpoint: sample sheets also show '
+                                            'cells synthesised from generated masks')
+    parser.add_argument('--extra-masks', type=int, default=0,
+                        help='enrich training with this many DDPM masks (needs --mask-ckpt; '
+                             'adversarial terms only, paper 4.2)')
+    parser.add_argument('--extra-batch', type=int,
+                        help='extra masks per step (default: half the batch size)')
+    return parser.parse_args(argv)
+
+
+def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
+    """Sample-sheet callback: fixed real SCOs (and fixed DDPM masks) through the generator."""
+    ds = trainer.dataset
+    idx = np.random.default_rng([seed, 11]).choice(len(ds), size=min(n, len(ds)),
+                                                   replace=False)
+    gen_masks = None
+    if mask_ckpt:
+        from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
+
+        from mmaug_is.saaa.mask_ddpm import MaskSamplingError
+
+        mask_gen = MaskGenerator.from_checkpoint(mask_ckpt)
+        try:
+            gen_masks = reframe_masks(mask_gen.sample(n, torch.Generator().manual_seed(seed)),
+                                      ds.size, ds.fill)
+            logger.info('sample sheets: %d masks drawn from %s', n, mask_ckpt)
+        except MaskSamplingError as err:
+            logger.warning('sample sheets without DDPM masks: %s', err)
+
+    @torch.no_grad()
+    def run(masks):
+        trainer.netG.eval()
+        out = tensor_to_images(trainer.netG(masks_to_tensor(masks)), ds.fmt)
+        trainer.netG.train()
+        return list(out)
+
+    def sample(it):
+        columns = [('mask', list(ds.masks[idx])), ('generated', run(ds.masks[idx])),
+                   ('real', list(ds.images[idx]))]
+        if gen_masks is not None:
+            columns += [('DDPM mask', list(gen_masks)), ('its cell', run(gen_masks))]
+        path = Path(work_dir) / 'samples' / f'pix2pix_iter_{it:06d}.png'
+        contact_sheet(columns, path, title=f'Pix2Pix iter {it}')
+        logger.info('samples at iter %d -> %s', it, path)
+
+    return sample
+
+
+def draw_extra_masks(args, ds, logger):
+    """``--extra-masks`` DDPM masks in the Pix2Pix frame (seeded by ``--seed``)."""
+    if not args.mask_ckpt:
+        raise ValueError('--extra-masks needs --mask-ckpt (the trained mask DDPM)')
+    from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
+
+    logger.info('drawing %d extra masks from %s', args.extra_masks, args.mask_ckpt)
+    mask_gen = MaskGenerator.from_checkpoint(args.mask_ckpt)
+    masks = mask_gen.sample(args.extra_masks, torch.Generator().manual_seed(args.seed))
+    return reframe_masks(masks, ds.size, ds.fill)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    threads = configure_threads()
+    logger = get_logger('pix2pix', args.work_dir, 'train_pix2pix')
+    logger.info('command: %s', ' '.join(shlex.quote(a) for a in sys.argv))
+    logger.info('torch threads: %d', threads)
+    resume_path = resolve_resume(args.resume, args.work_dir, CKPT_NAME)
+    state = load_checkpoint(resume_path, PIX2PIX_KIND) if resume_path else None
+    size = state['config']['image_size'] if state else args.size
+    fill = state['fill'] if state else args.fill
+    ds = build_sco_dataset(args.ann_file, args.img_dir, size=size, fill=fill,
+                           context=args.context, seed=args.seed,
+                           progress=not args.no_progress)
+    logger.info('%d canonical SCO pairs at %dx%d px (fill %.2f, %s, context %s)',
+                len(ds), size, size, fill, ds.fmt, args.context)
+    extra = None
+    if not state and args.extra_masks:
+        extra = draw_extra_masks(args, ds, logger)
+    if state:
+        trainer = Pix2PixTrainer.from_checkpoint(state, ds, vgg_weights=args.vgg_weights)
+        logger.info('resumed from %s at iteration %d', resume_path, state['iter'])
+    else:
+        cfg = Pix2PixConfig(image_size=size, out_channels=ds.fmt.channels, ngf=args.ngf,
+                            ndf=args.ndf, n_down=args.n_down, n_layers_d=args.n_layers_d)
+        trainer = Pix2PixTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
+                                 lambda_l1=args.lambda_l1, lambda_vgg=args.lambda_vgg,
+                                 gan_mode=args.gan_mode, vgg_weights=args.vgg_weights,
+                                 seed=args.seed, extra_masks=extra,
+                                 extra_batch=args.extra_batch)
+    logger.info('Pix2Pix %s; G %d / D %d parameters; perceptual loss %s; extra masks %d',
+                trainer.cfg.to_dict(), sum(p.numel() for p in trainer.netG.parameters()),
+                sum(p.numel() for p in trainer.netD.parameters()),
+                'ON' if trainer.uses_perceptual else 'OFF',
+                0 if trainer.extra_masks is None else len(trainer.extra_masks))
+    start, total, per_epoch = plan_run(args, len(ds), trainer.batch_size, state, logger)
+    ckpt_path = Path(args.work_dir) / CKPT_NAME
+
+    def checkpoint(it):
+        save_checkpoint(trainer.state_dict(it, total), ckpt_path)
+        logger.info('checkpoint (iteration %d) -> %s', it, ckpt_path)
+
+    run_iterations(trainer.step, start, total, logger, per_epoch=per_epoch,
+                   log_interval=args.log_interval, checkpoint=checkpoint,
+                   ckpt_interval=args.ckpt_interval,
+                   sample=make_sampler(trainer, args.work_dir, logger, trainer.seed,
+                                       args.mask_ckpt),
+                   sample_interval=args.sample_interval, desc='Pix2Pix',
+                   progress=not args.no_progress)
+    logger.info('done: %s', ckpt_path)
+
+
+if __name__ == '__main__':
+    main()
