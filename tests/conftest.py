@@ -33,3 +33,13 @@ def brightfield_root():
 def sample_root():
     """Root of the bundled demo subset data/sample_fluo (16/4/4 real images)."""
     return REPO_ROOT / 'data' / 'sample_fluo'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmdet_default_scope():
+    """Register mmdet's modules and make 'mmdet' the default scope, as the Runner does."""
+    from mmdet.utils import register_all_modules
+
+    import mmaug_is  # noqa: F401
+
+    register_all_modules(init_default_scope=True)

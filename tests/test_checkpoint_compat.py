@@ -15,10 +15,13 @@ SAVE_CHECKPOINT = """
     hub = MessageHub.get_instance('compat')
     hub.update_scalar('train/loss', np.float64(0.5))
     hub.update_scalar('train/lr', 0.01)
+    hub.get_scalar('train/loss').statistics('mean')
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), milestones=[8, 11])
     ckpt = dict(state_dict=dict(w=torch.ones(2)),
                 meta=dict(seed=np.int64(3), rng=np.random.get_state(),
-                          hist=HistoryBuffer([1.0, 2.0]), arr=np.arange(3, dtype=np.float32)),
-                message_hub=hub.state_dict())
+                          hist=HistoryBuffer([1.0, 2.0], [1, 1]), arr=np.arange(3, dtype=np.float32)),
+                message_hub=hub.state_dict(), param_schedulers=[scheduler.state_dict()])
     torch.save(ckpt, PATH)
 """
 

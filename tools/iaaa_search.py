@@ -156,8 +156,12 @@ def main(argv=None):
     last = trained.history[-1] if trained.history else {}
     print(f'WAE: {len(trained.history)} epochs, last {json.dumps(last)} ({t_wae:.0f} s so far)')
 
+    ops = tuple(args.ops)
+    if channels == 1 and 'Color' in ops and len(ops) > 1:
+        ops = tuple(op for op in ops if op != 'Color')
+        print('grey objects: Color (saturation) would be the identity; left out of the search')
     scorer = PolicyScorer(trained.model, eval_sample, ref, ScoreConfig(min_change=args.min_change))
-    search_config = SearchConfig(ops=tuple(args.ops), n_prob=args.n_prob,
+    search_config = SearchConfig(ops=ops, n_prob=args.n_prob,
                                  n_levels=args.n_levels, l_max=args.l_max, top_b=args.top_b,
                                  seed=args.seed, beam=args.beam)
     result = greedy_search(scorer, search_config, work_dir=work_dir, resume=args.resume,

@@ -14,44 +14,44 @@ op's magnitude range ``[low, high]``: ``magnitude = low + (high - low) * level /
 (N_LEVELS - 1)``. For symmetric ops the sign of the magnitude is drawn from the ``rng``
 (50/50), e.g. Rotate level 9 turns by +180 or -180 degrees.
 
-======== ============= ================ ===== ==================================================
-op       kind          magnitude range  sign  meaning
-======== ============= ================ ===== ==================================================
-Identity photometric   --                     no change (a baseline for the policy search)
-FlipLR   geometric     --                     mirror left-right (``np.fliplr``)
-FlipUD   geometric     --                     mirror up-down (``np.flipud``)
-Rotate   geometric     0 .. 180 deg     +-    counter-clockwise rotation, canvas enlarged
-ShearX   geometric     0 .. 0.3         +-    x' = x + s*y, canvas enlarged
-ShearY   geometric     0 .. 0.3         +-    y' = y + s*x, canvas enlarged
-TranslX  geometric     0 .. 0.3 * W     +-    TranslateX: shift by a fraction of the width;
-                                              the canvas grows by the shift (nothing is cut)
-TranslY  geometric     0 .. 0.3 * H     +-    TranslateY: same along y
-Resize   geometric     0 .. 0.5         +-    scale factor 1 + m (0.5x .. 1.5x), new canvas size
-CropBil. geometric     0 .. 0.3         --    CropBilinear: crop a random window (1 - m of each
-                                              side, enlarged to contain every mask) and
-                                              resize it back bilinearly
-AutoCon. photometric   0 .. 5 %               AutoContrast: stretch [p, 100-p] percentiles of
-                                              each channel to the full dtype range
-Equalize photometric   0.1 .. 1               blend weight of the histogram-equalised image
-                                              (PIL rule on 256 or 65536 bins)
-Posteriz photometric   0 .. 0.75              Posterize: clear round(m * bits) low bits
-                                              (uint8: 0..6 bits, uint16: 0..12 bits)
-Solarize photometric   0 .. 1                 invert pixels >= (1 - m) * (max + 1)
-Invert   photometric   --                     max - x
-Contrast photometric   0 .. 0.9         +-    factor 1 + m around the mean grey level
-Brightn. photometric   0 .. 0.9         +-    Brightness: multiply by 1 + m
-Color    photometric   0 .. 0.9         +-    saturation factor 1 + m (identity on grey)
-Sharpn.  photometric   0 .. 0.9         +-    Sharpness: factor 1 + m against the 3x3 PIL
-                                              SMOOTH-filtered image
-Smooth   photometric   0 .. 4.5 px            box (mean) filter radius; fractional radii blend
-                                              the two neighbouring odd box sizes
-GaussBl. photometric   0 .. 3 px              GaussianBlur sigma
-Gamma    photometric   0 .. 1           +-    gamma = 2 ** m on x / max (0.5 .. 2)
-GaussNo. photometric   0 .. 0.1               GaussianNoise: sigma = m * (max - min of image);
-                                              one noise field for grey images
-Cutout   photometric   0 .. 0.5               square of side m * min(H, W) set to the median
-                                              background; only pixels outside every mask
-======== ============= ================ ===== ==================================================
+============= =========== ============ ==== ===============================================
+op            kind        magnitude    sign meaning
+============= =========== ============ ==== ===============================================
+Identity      photometric --                no change (a baseline for the policy search)
+FlipLR        geometric   --                mirror left-right (``np.fliplr``)
+FlipUD        geometric   --                mirror up-down (``np.flipud``)
+Rotate        geometric   0 .. 180 deg  +-  counter-clockwise rotation, canvas enlarged
+ShearX        geometric   0 .. 0.3      +-  x' = x + s * y, canvas enlarged
+ShearY        geometric   0 .. 0.3      +-  y' = y + s * x, canvas enlarged
+TranslateX    geometric   0 .. 0.3      +-  shift by m * W px; the canvas grows by the
+                                            shift, so nothing is cut
+TranslateY    geometric   0 .. 0.3      +-  shift by m * H px, likewise
+Resize        geometric   0 .. 0.5      +-  scale factor 1 + m (0.5x .. 1.5x)
+CropBilinear  geometric   0 .. 0.3          crop a random window of (1 - m) of each side,
+                                            enlarged to contain every mask, and resize it
+                                            back bilinearly
+AutoContrast  photometric 0 .. 5 %          stretch the [m, 100 - m] percentiles of each
+                                            channel to the full dtype range
+Equalize      photometric 0.1 .. 1          blend weight of the histogram-equalised image
+                                            (PIL rule on 256 or 65536 bins)
+Posterize     photometric 0 .. 0.75         clear the round(m * bits) low bits
+                                            (uint8: 0..6 bits, uint16: 0..12 bits)
+Solarize      photometric 0 .. 1            invert pixels >= (1 - m) * (max + 1)
+Invert        photometric --                max - x
+Contrast      photometric 0 .. 0.9      +-  factor 1 + m around the mean grey level
+Brightness    photometric 0 .. 0.9      +-  multiply by 1 + m
+Color         photometric 0 .. 0.9      +-  saturation factor 1 + m (identity on grey)
+Sharpness     photometric 0 .. 0.9      +-  factor 1 + m against the 3x3 PIL
+                                            SMOOTH-filtered image
+Smooth        photometric 0 .. 4.5 px       box (mean) filter radius; fractional radii blend
+                                            the two neighbouring odd box sizes
+GaussianBlur  photometric 0 .. 3 px         Gaussian sigma
+Gamma         photometric 0 .. 1        +-  x' = max * (x / max) ** (2 ** m)  (0.5 .. 2)
+GaussianNoise photometric 0 .. 0.1          sigma = m * (max - min of the image); one
+                                            noise field for all channels of grey images
+Cutout        photometric 0 .. 0.5          square of side m * min(H, W) set to the
+                                            background median; only outside every mask
+============= =========== ============ ==== ===============================================
 
 Mask-safety decisions (instance ground truth must stay true):
 

@@ -175,9 +175,9 @@ class InceptionFeatureExtractor:
     def feature_dim(self):
         """Length ``D`` of one feature vector (runs the network once on a blank image)."""
         if self._feature_dim is None:
-            blank = np.zeros((self.image_size, self.image_size), np.uint8)
-            self._feature_dim = self.forward_batch([preprocess(blank, self.image_size,
-                                                          self.input_range)]).shape[1]
+            blank = preprocess(np.zeros((self.image_size, self.image_size), np.uint8),
+                               self.image_size, self.input_range)
+            self._feature_dim = self.forward_batch([blank]).shape[1]
         return self._feature_dim
 
     @torch.no_grad()

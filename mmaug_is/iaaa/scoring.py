@@ -113,7 +113,7 @@ class PolicyScorer:
         return imq_mmd(z, self.z_ref, self.model.config.prior_var)
 
     def augment(self, policy, rng):
-        """Apply ``policy`` to every evaluation object with ``rng``; returns ``[(image, masks)]``."""
+        """Apply ``policy`` to every evaluation object with ``rng``: ``[(image, masks)]``."""
         return [policy.apply(image, masks, rng) for image, masks in self.eval_pairs]
 
     @torch.no_grad()

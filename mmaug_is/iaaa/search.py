@@ -70,7 +70,7 @@ def probability_grid(n_p):
 
 
 def level_grid(n_m):
-    """``n_m`` levels evenly spaced down from ``N_LEVELS - 1`` (all levels if ``n_m == N_LEVELS``)."""
+    """``n_m`` levels evenly spaced down from ``N_LEVELS - 1`` (all if ``n_m == N_LEVELS``)."""
     if not 1 <= n_m <= N_LEVELS:
         raise ValueError(f'n_m must be in [1, {N_LEVELS}], got {n_m}')
     if n_m == N_LEVELS:

@@ -78,11 +78,13 @@ class WAEConfig:
 
 
 class WAE(nn.Module):
-    """Conv encoder (4 stride-2 convs + linear) and mirrored transposed-conv decoder.
+    """Conv encoder (4 stride-2 convs + linear) and a mirrored sub-pixel decoder.
 
-    Per-sample normalisation (``GroupNorm(1, C)``) and LeakyReLU keep training stable
-    without batch statistics, so a crop's code never depends on the other crops in a batch.
-    The output bias starts at -3 (sigmoid ~0.05) because masked crops are mostly dark.
+    The decoder upsamples with 3x3 convs + ``PixelShuffle(2)`` (about twice as fast on CPU
+    as transposed convolutions). Per-sample normalisation (``GroupNorm(1, C)``) and
+    LeakyReLU keep training stable without batch statistics, so a crop's code never
+    depends on the other crops in a batch. The output bias starts at -3 (sigmoid ~0.05)
+    because masked crops are mostly dark.
     """
 
     def __init__(self, config):
@@ -91,23 +93,24 @@ class WAE(nn.Module):
         c, w, s = config.in_channels, config.width, config.crop_size // 16
         self._feat = (4 * w, s, s)
 
-        def block(conv, channels):
-            return [conv, nn.GroupNorm(1, channels), nn.LeakyReLU(0.2, inplace=True)]
+        def act():
+            return nn.LeakyReLU(0.2, inplace=True)
+
+        def down(cin, cout):
+            return [nn.Conv2d(cin, cout, 4, 2, 1), nn.GroupNorm(1, cout), act()]
+
+        def up(cin, cout):
+            return [nn.Conv2d(cin, 4 * cout, 3, 1, 1), nn.PixelShuffle(2),
+                    nn.GroupNorm(1, cout), act()]
 
         self.encoder = nn.Sequential(
-            nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-            *block(nn.Conv2d(w, 2 * w, 4, 2, 1), 2 * w),
-            *block(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), 4 * w),
-            *block(nn.Conv2d(4 * w, 4 * w, 4, 2, 1), 4 * w),
-            nn.Flatten(), nn.Linear(4 * w * s * s, config.z_dim))
-        self.decoder_fc = nn.Sequential(nn.Linear(config.z_dim, 4 * w * s * s),
-                                        nn.LeakyReLU(0.2, inplace=True))
+            nn.Conv2d(c, w, 4, 2, 1), act(), *down(w, 2 * w), *down(2 * w, 4 * w),
+            *down(4 * w, 4 * w), nn.Flatten(), nn.Linear(4 * w * s * s, config.z_dim))
+        self.decoder_fc = nn.Sequential(nn.Linear(config.z_dim, 4 * w * s * s), act())
         self.decoder = nn.Sequential(
-            *block(nn.ConvTranspose2d(4 * w, 4 * w, 4, 2, 1), 4 * w),
-            *block(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), 2 * w),
-            *block(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), w),
-            nn.ConvTranspose2d(w, c, 4, 2, 1), nn.Sigmoid())
-        nn.init.constant_(self.decoder[-2].bias, -3.0)
+            *up(4 * w, 4 * w), *up(4 * w, 2 * w), *up(2 * w, w),
+            nn.Conv2d(w, 4 * c, 3, 1, 1), nn.PixelShuffle(2), nn.Sigmoid())
+        nn.init.constant_(self.decoder[-3].bias, -3.0)
 
     def encode(self, x):
         """``(B, C, S, S)`` in [0, 1] -> ``(B, z_dim)``."""

@@ -22,7 +22,7 @@ def prepare_config(cfg, offline=False, loaders=('train_dataloader', 'val_dataloa
 
     import mmaug_is  # noqa: F401  (registers the plugin's datasets, transforms, models)
 
-    register_all_modules(init_default_scope=False)
+    register_all_modules(init_default_scope=True)
     allow_mmengine_checkpoints()
     if offline or is_offline_requested():
         removed = strip_pretrained_weights(cfg)

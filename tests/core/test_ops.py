@@ -109,6 +109,27 @@ def test_rotation_and_shear_enlarge_the_canvas_so_nothing_is_cut():
         assert out_masks[0].any(0)[[0, -1]].all() or out_masks[0].any(1)[[0, -1]].all()
 
 
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_new_canvas_area_gets_the_background_level(dtype):
+    """Bright (brightfield-like) background, dark cell: no dark corners, no smeared cell."""
+    scale = 257 if dtype == np.uint16 else 1
+    masks = np.zeros((1, 30, 30), bool)
+    yy, xx = np.mgrid[:30, :30]
+    masks[0] = (yy - 15) ** 2 + (xx - 15) ** 2 < 100
+    image = np.where(masks[0, ..., None], [40, 30, 60], [200, 190, 180]).astype(dtype) * scale
+    out, out_masks = get_op('Rotate').apply_params(image, masks, {'magnitude': 45.0})
+    np.testing.assert_array_equal(out[0, 0], np.array([200, 190, 180]) * scale)
+    out, out_masks = get_op('TranslateX').apply(image, masks, N_LEVELS - 1,
+                                                np.random.default_rng(0))
+    shift = out.shape[1] - 30
+    assert shift == 9  # 0.3 * width
+    left = out_masks[0].any(0).nonzero()[0][0] == masks[0].any(0).nonzero()[0][0]
+    new_cols = out[:, 30:] if left else out[:, :shift]
+    assert (new_cols == np.array([200, 190, 180], dtype) * scale).all()
+    kept = out[:, :30] if left else out[:, shift:]
+    np.testing.assert_array_equal(kept, image)
+
+
 def test_overlapping_masks_are_warped_one_by_one():
     masks = np.zeros((2, 40, 40), bool)
     masks[0, 5:25, 5:25] = True

@@ -132,7 +132,7 @@ def test_split_is_disjoint_and_seeded(fluo_objects):
         split_objects(fluo_objects[:10], 5, 5, seed=0)
 
 
-def test_score_rewards_realistic_change_not_copying(scorer):
+def test_score_rewards_realistic_change_not_copying(scorer, split):
     def score(*subs):
         return scorer.score(_policy(*subs), np.random.default_rng(0))
 
@@ -146,6 +146,11 @@ def test_score_rewards_realistic_change_not_copying(scorer):
     assert max(s.score for s in absurd) < min(s.score for s in mild) - 1.0
     assert max(s.score for s in absurd) < identity.score
     assert all(s.recon_ratio > 2 for s in absurd[:2])  # inverted nuclei reconstruct badly
+    with pytest.raises(ValueError, match='min_change'):
+        ScoreConfig(min_change=0)
+    # an unreachable change requirement: no policy gets near the cap any more
+    strict = PolicyScorer(scorer.model, split[1], split[2], ScoreConfig(min_change=100.0))
+    assert strict.score(_policy(('FlipLR', 1.0, 0)), np.random.default_rng(0)).score < 0.1
 
 
 def test_search_space_and_grids():

@@ -1,4 +1,6 @@
 """Mask sampling and the SAAA generator: shapes, dtypes, exact masks, determinism, loading."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -164,3 +166,11 @@ def test_from_checkpoints(sco32, fluo_stats_and_backgrounds, tmp_path):
         SAAAGenerator.from_checkpoints(mask_ckpt, p2p_ckpt, ObjectBank(), backgrounds)
     with pytest.raises(ValueError, match='is not a'):
         SAAAGenerator.from_checkpoints(p2p_ckpt, p2p_ckpt, stats, backgrounds)
+
+
+def test_image_without_cells(sco32, fluo_stats_and_backgrounds):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    gen = _generator(sco32, replace(stats, cell_counts=[0]), backgrounds[:1])
+    image, masks = gen.generate(np.random.default_rng(0))
+    assert np.array_equal(image, backgrounds[0])
+    assert masks.shape == (0,) + image.shape[:2] and masks.dtype == bool
