@@ -37,7 +37,8 @@ from mmaug_is.core.objects import ObjectBank  # noqa: E402
 from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS  # noqa: E402
 from mmaug_is.core.policy import save_policies  # noqa: E402
 from mmaug_is.iaaa.scoring import PolicyScorer, ScoreConfig, split_objects  # noqa: E402
-from mmaug_is.iaaa.search import SearchConfig, candidate_rng, greedy_search  # noqa: E402
+from mmaug_is.iaaa.search import (SearchConfig, applicable_ops, candidate_rng,  # noqa: E402
+                                  greedy_search)
 from mmaug_is.iaaa.wae import (WAEConfig, infer_channels, objects_to_array,  # noqa: E402
                                train_wae)
 from mmaug_is.synth.contact_sheet import draw_overlay  # noqa: E402
@@ -156,10 +157,10 @@ def main(argv=None):
     last = trained.history[-1] if trained.history else {}
     print(f'WAE: {len(trained.history)} epochs, last {json.dumps(last)} ({t_wae:.0f} s so far)')
 
-    ops = tuple(args.ops)
-    if channels == 1 and 'Color' in ops and len(ops) > 1:
-        ops = tuple(op for op in ops if op != 'Color')
-        print('grey objects: Color (saturation) would be the identity; left out of the search')
+    ops = applicable_ops(args.ops, channels)
+    if len(ops) < len(args.ops):
+        print(f'left out of the search (identity on {channels}-channel objects): '
+              f'{sorted(set(args.ops) - set(ops))}')
     scorer = PolicyScorer(trained.model, eval_sample, ref, ScoreConfig(min_change=args.min_change))
     search_config = SearchConfig(ops=ops, n_prob=args.n_prob,
                                  n_levels=args.n_levels, l_max=args.l_max, top_b=args.top_b,

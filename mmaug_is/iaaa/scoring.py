@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .wae import _pair, embed, imq_mmd, model_fingerprint, objects_to_array
+from .wae import as_pair, embed, imq_mmd, model_fingerprint, objects_to_array
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class PolicyScorer:
         self.config = config
         self.crop_size = model.config.crop_size
         self.channels = model.config.in_channels
-        self.eval_pairs = [_pair(o) for o in eval_objects]
+        self.eval_pairs = [as_pair(o) for o in eval_objects]
         if len(self.eval_pairs) < 2 or len(ref_objects) < 2:
             raise ValueError(f'PolicyScorer needs >= 2 evaluation and >= 2 reference objects, '
                              f'got {len(self.eval_pairs)} and {len(ref_objects)}')

@@ -62,6 +62,15 @@ def greedy_candidate_count(n_o, n_p, n_m, l_max):
     return total
 
 
+def applicable_ops(ops, channels):
+    """``ops`` without those that are the identity on ``channels``-channel objects
+    (``Color`` on grey data); keeps the order. Raises ``ValueError`` if none is left."""
+    kept = tuple(op for op in ops if not (channels == 1 and op == 'Color'))
+    if not kept:
+        raise ValueError(f'none of the ops {tuple(ops)} changes {channels}-channel objects')
+    return kept
+
+
 def probability_grid(n_p):
     """``(1/n_p, ..., 1)``: probability 0 would be the identity."""
     if n_p < 1:
@@ -158,7 +167,6 @@ class _Cache:
                         self.scores[entry['key']] = entry['score']
                     except (json.JSONDecodeError, KeyError, TypeError):
                         continue  # a torn last line after a crash
-        self.hits = 0
 
     def get(self, key):
         return self.scores.get(key)

@@ -147,7 +147,7 @@ def imq_mmd(x, y, prior_var=1.0, scales=IMQ_SCALES):
 
 
 # ------------------------------------------------------------------ preprocessing
-def _pair(obj):
+def as_pair(obj):
     """``(image, masks)`` of a ``CellObject`` or of a 2-tuple."""
     if hasattr(obj, 'image') and hasattr(obj, 'masks'):
         return obj.image, obj.masks
@@ -157,7 +157,7 @@ def _pair(obj):
 
 def infer_channels(objects):
     """1 if every object image is grey (1 channel or 3 equal channels), else 3."""
-    return 1 if all(is_grey(_pair(o)[0]) for o in objects) else 3
+    return 1 if all(is_grey(as_pair(o)[0]) for o in objects) else 3
 
 
 def object_to_array(image, masks, crop_size=64, channels=1):
@@ -188,7 +188,7 @@ def object_to_array(image, masks, crop_size=64, channels=1):
 
 def objects_to_array(objects, crop_size=64, channels=1):
     """Objects (``CellObject`` or ``(image, masks)``) -> ``(N, channels, S, S)`` float32."""
-    arrays = [object_to_array(*_pair(o), crop_size, channels) for o in objects]
+    arrays = [object_to_array(*as_pair(o), crop_size, channels) for o in objects]
     if not arrays:
         return np.zeros((0, channels, crop_size, crop_size), np.float32)
     return np.stack(arrays)
