@@ -15,7 +15,7 @@ CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
         --ann-file ../shared/data/dsb2018_fluo/annotations/train.json \
         --img-dir ../shared/data/dsb2018_fluo/images --work-dir work_dirs/saaa_fluo \
         --size 32 --ngf 32 --ndf 32 --batch-size 16 --iters 2000 \
-        --mask-ckpt work_dirs/saaa_fluo/mask_ddpm.pth
+        --mask-ckpt work_dirs/saaa_fluo/mask_ddpm.pth --extra-masks 128
 GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
 """
 import argparse

@@ -340,7 +340,7 @@ def plot_bars(summary, path, metrics=METRICS):
         for i, setting in enumerate(settings):
             cells = [summary['metrics'][m]['cells'][group][setting] for m in metrics]
             means = [c['mean'] if c['mean'] is not None else np.nan for c in cells]
-            errs = [c['std'] or 0.0 for c in cells]
+            errs = [c['std'] if c['std'] is not None else np.nan for c in cells]
             n = max(c['n'] for c in cells)
             bars = ax.bar(x + (i - (len(settings) - 1) / 2) * width, means, width, yerr=errs,
                           capsize=3, color=colours(i % 10), label=f'{setting} (n={n})')

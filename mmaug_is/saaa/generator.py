@@ -67,13 +67,17 @@ class MaskGenerator:
         return self.model.cfg.image_size
 
     @classmethod
-    def from_checkpoint(cls, path, **kwargs):
-        """Load ``mask_ddpm.pth`` (EMA weights, real sizes, area filter)."""
+    def from_checkpoint(cls, path, smooth_sigma=0.0, **kwargs):
+        """Load ``mask_ddpm.pth`` (EMA weights, real sizes, area filter).
+
+        ``smooth_sigma``: Gaussian smoothing (px) of raw samples before thresholding.
+        """
         state = load_checkpoint(path, MASK_KIND)
         model = MaskDDPM(MaskDDPMConfig(**state['config']))
         model.load_state_dict(state['ema'])
-        return cls(model, MaskFilter.from_areas(state['canonical_areas']),
-                   SizeDistribution(state['sizes']), state['fill'], **kwargs)
+        mask_filter = MaskFilter.from_areas(state['canonical_areas'], smooth_sigma=smooth_sigma)
+        return cls(model, mask_filter, SizeDistribution(state['sizes']), state['fill'],
+                   **kwargs)
 
     def sample(self, n, generator):
         """``(n, S, S)`` bool accepted canonical masks (see ``sample_clean_masks``)."""
@@ -163,13 +167,16 @@ class SAAAGenerator:
 
     @classmethod
     def from_checkpoints(cls, mask_ckpt, pix2pix_ckpt, bank_or_stats, backgrounds,
-                         sampler='ddim', steps=25, max_retries=10, **kwargs):
+                         sampler='ddim', steps=25, max_retries=10, smooth_sigma=0.0,
+                         **kwargs):
         """Build from ``mask_ddpm.pth``, ``pix2pix.pth``, statistics and backgrounds.
 
         ``bank_or_stats``: ``DatasetStats``, its dict, or a path to its JSON.
-        Other keyword arguments go to ``SAAAGenerator``.
+        ``sampler``/``steps``/``max_retries``/``smooth_sigma`` configure mask sampling
+        (``MaskGenerator``); other keyword arguments go to ``SAAAGenerator``.
         """
-        masks = MaskGenerator.from_checkpoint(mask_ckpt, sampler=sampler, steps=steps,
+        masks = MaskGenerator.from_checkpoint(mask_ckpt, smooth_sigma=smooth_sigma,
+                                              sampler=sampler, steps=steps,
                                               max_retries=max_retries)
         cells = CellSynthesizer.from_checkpoint(pix2pix_ckpt)
         return cls(masks, cells, _as_stats(bank_or_stats), backgrounds, **kwargs)
@@ -177,6 +184,7 @@ class SAAAGenerator:
     def settings(self):
         """JSON-ready generator settings (for cache keys)."""
         return dict(sampler=self.masks.sampler, steps=self.masks.steps,
+                    smooth_sigma=self.masks.mask_filter.smooth_sigma,
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
                     n_backgrounds=len(self.backgrounds))

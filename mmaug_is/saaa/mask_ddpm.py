@@ -163,24 +163,31 @@ class EMA:
 class MaskFilter:
     """Post-processing and rejection rules for generated canonical masks.
 
-    A sample is thresholded at 0, reduced to its largest 8-connected component, hole-filled,
-    and rejected when empty, touching the crop border, or when its area (px at canonical
-    size) lies outside ``[area_low, area_high]``.
+    A sample is optionally smoothed (Gaussian, ``smooth_sigma`` px: removes single-pixel
+    noise of short-trained models from the boundary), thresholded at 0, reduced to its
+    largest 8-connected component, hole-filled, and rejected when empty, touching the
+    crop border, or when its area (px at canonical size) lies outside
+    ``[area_low, area_high]``.
     """
     area_low: float
     area_high: float
+    smooth_sigma: float = 0.0
 
     @classmethod
-    def from_areas(cls, areas, quantiles=(0.005, 0.995), tolerance=0.25):
+    def from_areas(cls, areas, quantiles=(0.005, 0.995), tolerance=0.25, smooth_sigma=0.0):
         """Accept areas within the real areas' quantile range widened by ``tolerance``."""
         areas = np.asarray(areas, dtype=np.float64)
         if areas.size == 0:
             raise ValueError('MaskFilter.from_areas: no real mask areas given')
         low, high = np.quantile(areas, quantiles)
-        return cls(float(low * (1 - tolerance)), float(high * (1 + tolerance)))
+        return cls(float(low * (1 - tolerance)), float(high * (1 + tolerance)),
+                   float(smooth_sigma))
 
     def clean(self, raw):
         """Return ``(mask bool (S,S) or None, reason)`` for one raw sample ``(S,S)`` float."""
+        if self.smooth_sigma > 0:
+            raw = ndi.gaussian_filter(np.asarray(raw, np.float32), self.smooth_sigma,
+                                      mode='nearest')
         binary = raw > 0
         labels, n = ndi.label(binary, structure=np.ones((3, 3), bool))
         if n == 0:

@@ -27,28 +27,26 @@ def configure_threads():
 
 
 def get_logger(name, work_dir=None, log_name=None):
-    """Logger writing to the console and (when ``work_dir``) to ``work_dir/<log_name>.log``."""
-    logger = logging.getLogger(f'mmaug_is.saaa.{name}')
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    """Logger ``mmaug_is.saaa.<name>`` writing to the console and ``work_dir/<log_name>.log``.
+
+    The handlers sit on the package logger ``mmaug_is.saaa`` (replacing earlier ones), so
+    messages of the library modules (e.g. the VGG warning) reach the same console and file.
+    """
+    package = logging.getLogger('mmaug_is.saaa')
+    package.setLevel(logging.INFO)
+    for handler in list(package.handlers):
+        package.removeHandler(handler)
         handler.close()
     fmt = logging.Formatter('%(asctime)s %(levelname)s %(message)s', '%Y-%m-%d %H:%M:%S')
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
-    logger.addHandler(console)
+    package.addHandler(console)
     if work_dir is not None:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(Path(work_dir) / f'{log_name or name}.log')
         file_handler.setFormatter(fmt)
-        logger.addHandler(file_handler)
-    # Library modules log through their module loggers; route them here too.
-    lib = logging.getLogger('mmaug_is.saaa')
-    lib.handlers = logger.handlers[:]
-    lib.setLevel(logging.INFO)
-    lib.propagate = False
-    return logger
+        package.addHandler(file_handler)
+    return logging.getLogger(f'mmaug_is.saaa.{name}')
 
 
 def save_checkpoint(state, path):

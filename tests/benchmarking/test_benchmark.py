@@ -276,7 +276,8 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
     out_dir, work_root = tmp_path / 'out', tmp_path / 'work'
     common = ['--name', 'e2e', '--seeds', '0', '--offline', '--work-root', work_root,
               '--out-dir', out_dir, '--no-progress', '--cfg-options', 'train_cfg.max_epochs=1',
-              'train_cfg.val_interval=2',
+              # one training iteration (4 images, batch 4) and one validation image
+              'train_dataloader.dataset.indices=4', 'val_dataloader.dataset.indices=1',
               '--setting', f'original={SAMPLE_CFG}',
               '--setting', f'lowlr={SAMPLE_CFG}::optim_wrapper.optimizer.lr=0.005']
     first = _benchmark(*common)

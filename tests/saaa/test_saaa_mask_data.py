@@ -125,3 +125,13 @@ def test_mask_filter_post_processing_and_rejections():
     assert mask is None and reason.startswith('area 16 outside')
     with pytest.raises(ValueError):
         MaskFilter.from_areas([])
+
+
+def test_mask_filter_smoothing_removes_single_pixel_spurs():
+    raw = -np.ones((32, 32), np.float32)
+    raw[10:22, 10:21] = 1
+    raw[9, 15] = 1  # a one-pixel spur on the top edge
+    plain, _ = MaskFilter(50, 400).clean(raw)
+    smooth, _ = MaskFilter(50, 400, smooth_sigma=1.0).clean(raw)
+    assert plain[9, 15] and not smooth[9, 15]
+    assert smooth[16, 15] and abs(int(smooth.sum()) - 132) < 20

@@ -1,0 +1,58 @@
+"""configs/iaaa (and configs/cpu/*_iaaa): the baseline with only the training data changed."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from mmaug_is.core.policy import read_policy_file
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
+
+
+def _without_training_data(cfg):
+    data = cfg.to_dict()
+    for key in list(data):
+        if key == 'train_dataloader' or key.startswith(('iaaa_', 'saaa_', '_real')):
+            data.pop(key)
+    return data
+
+
+def test_eleven_iaaa_configs():
+    assert [p.name for p in IAAA_CONFIGS] == sorted(
+        p.name for p in (REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', IAAA_CONFIGS, ids=[p.stem for p in IAAA_CONFIGS])
+def test_iaaa_config_changes_only_the_training_data(path):
+    cfg = Config.fromfile(str(path))
+    baseline = Config.fromfile(str(REPO_ROOT / 'configs' / 'baselines' / path.name))
+    assert _without_training_data(cfg) == _without_training_data(baseline)
+    real, synthetic = cfg.train_dataloader.dataset.datasets
+    assert real == baseline.train_dataloader.dataset.to_dict()
+    assert synthetic.type == 'IAAADataset'
+    assert synthetic.pipeline == real.pipeline
+    assert Path(synthetic.source.ann_file).resolve() == \
+        Path(real.data_root, real.ann_file).resolve()
+    assert read_policy_file(synthetic.policies)['policies']
+    assert cfg.train_dataloader.batch_size == baseline.train_dataloader.batch_size
+
+
+def test_iaaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):
+    cfg = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample_iaaa.py'
+    env = dict(os.environ, MMAUG_OFFLINE='1')
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'work'),
+         '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=5',
+         'default_hooks.logger.interval=1',
+         f'train_dataloader.dataset.datasets.1.cache_root={tmp_path / "cache"}'],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert 'Epoch(train) [1][8/8]' in log  # 16 real + 16 IAAA images, batch 4
+    (cache, ) = (tmp_path / 'cache').glob('iaaa-*')
+    assert (cache / 'annotations.json').is_file() and (cache / 'contact_sheet.png').is_file()
+    assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
