@@ -1,4 +1,5 @@
-"""configs/iaaa (and configs/cpu/*_iaaa): the baseline with only the training data changed."""
+"""configs/iaaa, configs/saaa (and configs/cpu/*_iaaa): the baseline with only the
+training data changed."""
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from mmaug_is.core.policy import read_policy_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
+SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
+SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
 
 
 def _without_training_data(cfg):
@@ -21,24 +24,35 @@ def _without_training_data(cfg):
     return data
 
 
-def test_eleven_iaaa_configs():
-    assert [p.name for p in IAAA_CONFIGS] == sorted(
-        p.name for p in (REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
+def _baseline_of(path):
+    return REPO_ROOT / 'configs' / 'baselines' / path.name.replace('_500.py', '.py')
 
 
-@pytest.mark.parametrize('path', IAAA_CONFIGS, ids=[p.stem for p in IAAA_CONFIGS])
-def test_iaaa_config_changes_only_the_training_data(path):
+def test_eleven_iaaa_and_twice_eleven_saaa_configs():
+    baselines = sorted(p.name for p in (REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
+    assert [p.name for p in IAAA_CONFIGS] == baselines
+    assert sorted({_baseline_of(p).name for p in SAAA_CONFIGS}) == baselines
+    assert len(SAAA_CONFIGS) == 22  # 100 and 500 synthetic images (paper Tables 1 and 2)
+
+
+@pytest.mark.parametrize('path', SYNTHETIC_CONFIGS,
+                         ids=[f'{p.parent.name}/{p.stem}' for p in SYNTHETIC_CONFIGS])
+def test_synthetic_config_changes_only_the_training_data(path):
     cfg = Config.fromfile(str(path))
-    baseline = Config.fromfile(str(REPO_ROOT / 'configs' / 'baselines' / path.name))
+    baseline = Config.fromfile(str(_baseline_of(path)))
     assert _without_training_data(cfg) == _without_training_data(baseline)
     real, synthetic = cfg.train_dataloader.dataset.datasets
     assert real == baseline.train_dataloader.dataset.to_dict()
-    assert synthetic.type == 'IAAADataset'
     assert synthetic.pipeline == real.pipeline
     assert Path(synthetic.source.ann_file).resolve() == \
         Path(real.data_root, real.ann_file).resolve()
-    assert read_policy_file(synthetic.policies)['policies']
     assert cfg.train_dataloader.batch_size == baseline.train_dataloader.batch_size
+    if path.parent.name == 'iaaa':
+        assert synthetic.type == 'IAAADataset'
+        assert read_policy_file(synthetic.policies)['policies']
+    else:
+        assert synthetic.type == 'SAAADataset'
+        assert synthetic.num_samples == (500 if path.stem.endswith('_500') else 100)
 
 
 def test_iaaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):

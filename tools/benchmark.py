@@ -130,8 +130,13 @@ def main(argv=None):
     print(f'{args.name}: {len(runs)} runs ({states.count("done")} finished earlier, '
           f'{states.count("resume") + states.count("test")} to resume, '
           f'{states.count("new")} new); results -> {out_dir}')
-    results, failures = execute_runs(runs, runner, on_result=report,
-                                     progress=not args.no_progress)
+    try:
+        results, failures = execute_runs(runs, runner, on_result=report,
+                                         progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print('\ninterrupted: run the same command again to resume (finished runs are '
+              'kept, training continues from its last checkpoint)', file=sys.stderr)
+        return 130
     if results:
         summary = report(results, failures)
         print('\n'.join(metric_markdown(summary, 'AP')))

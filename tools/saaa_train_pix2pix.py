@@ -104,15 +104,31 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
 
 
 def draw_extra_masks(args, ds, logger):
-    """``--extra-masks`` DDPM masks in the Pix2Pix frame (seeded by ``--seed``)."""
+    """``--extra-masks`` DDPM masks in the Pix2Pix frame (seeded by ``--seed``).
+
+    They are cached in ``<work_dir>/extra_masks.npz`` (with the mask checkpoint's size,
+    count and seed), so a run restarted before its first checkpoint does not redraw them.
+    """
     if not args.mask_ckpt:
         raise ValueError('--extra-masks needs --mask-ckpt (the trained mask DDPM)')
+    from mmaug_is.core.io import atomic_open
     from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
 
+    key = f'{Path(args.mask_ckpt).resolve()}|{Path(args.mask_ckpt).stat().st_size}|' \
+          f'{args.extra_masks}|{args.seed}|{ds.size}|{ds.fill}'
+    cache = Path(args.work_dir) / 'extra_masks.npz'
+    if cache.is_file():
+        with np.load(cache) as data:
+            if str(data['key']) == key:
+                logger.info('extra masks from the cache %s', cache)
+                return data['masks'].astype(bool)
     logger.info('drawing %d extra masks from %s', args.extra_masks, args.mask_ckpt)
     mask_gen = MaskGenerator.from_checkpoint(args.mask_ckpt)
     masks = mask_gen.sample(args.extra_masks, torch.Generator().manual_seed(args.seed))
-    return reframe_masks(masks, ds.size, ds.fill)
+    masks = reframe_masks(masks, ds.size, ds.fill)
+    with atomic_open(cache, 'wb') as handle:
+        np.savez_compressed(handle, masks=masks, key=np.array(key))
+    return masks
 
 
 def main(argv=None):

@@ -16,6 +16,7 @@ by a config file plus optional cfg options, and a training seed. Each run lives 
 Restarting the same plan skips runs with a ``result.json``, only tests runs whose
 training finished, and resumes training (``--resume``) where a checkpoint exists.
 """
+import contextlib
 import json
 import os
 import re
@@ -420,11 +421,58 @@ def evaluate(run, runner, checkpoint):
     return shlex.join(cmd), round(time.time() - start, 1), path, metrics
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(run):
+    """Hold ``<work_dir>/.lock`` (our pid) while a run executes.
+
+    A second harness working on the same run fails with ``RunFailed``; a lock left by a
+    process that no longer exists is taken over.
+    """
+    lock = run.work_dir / '.lock'
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _pid_alive(pid):
+                raise RunFailed(run, 'lock', f'{lock} is held by running process {pid} '
+                                '(another benchmark on the same work root?)') from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(str(os.getpid()))
+        break
+    else:
+        raise RunFailed(run, 'lock', f'cannot take {lock}')
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
 def execute_run(run, runner):
     """Train and test one run (resuming what is already done); return its result dict."""
     if run_state(run) == 'done':
         return read_json(run.work_dir / 'result.json')
     run.work_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run):
+        return _train_and_test(run, runner)
+
+
+def _train_and_test(run, runner):
     write_json(run.work_dir / 'run.json', run.signature())
     trained = read_json(run.work_dir / 'train_done.json') or train(run, runner)
     if not Path(trained['checkpoint']).is_file():
@@ -486,7 +534,8 @@ def execute_runs(runs, runner, on_result=None, progress=True):
             result = execute_run(run, runner)
         except RunFailed as err:
             failures.append(err)
-            tqdm.write(f'[FAIL] {err}\n----- last lines of {err.log} -----\n{err.tail}\n-----')
+            tail = f'\n----- last lines of {err.log} -----\n{err.tail}\n-----' if err.log else ''
+            tqdm.write(f'[FAIL] {err}{tail}')
             continue
         results.append(result)
         if state != 'done':

@@ -262,7 +262,8 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
               'excludes 0.', '']
     if failures:
         lines += ['**Failed runs (not in the tables):**', '']
-        lines += [f'- `{f.run.name}` ({f.stage}): {f.reason}; log `{f.log}`' for f in failures]
+        lines += [f'- `{f.run.name}` ({f.stage}): {f.reason}'
+                  + (f'; log `{f.log}`' if f.log else '') for f in failures]
         lines.append('')
     for metric in summary['metrics']:
         lines += metric_markdown(summary, metric)

@@ -22,7 +22,7 @@ from mmaug_is.benchmarking import (PlanError, Runner, check_work_dirs, detector_
                                    execute_runs, explicit_groups, find_test_metrics,
                                    mean_std, paired_gain, plan_runs, run_state, summarize,
                                    write_report)
-from mmaug_is.benchmarking.runs import parse_setting
+from mmaug_is.benchmarking.runs import RunFailed, execute_run, parse_setting
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CFG = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample.py'
@@ -309,3 +309,17 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
     assert 'broken/seed0' in second.stderr
     assert {s: (runs / s / 'seed0' / 'result.json').stat().st_mtime_ns for s in results} == mtimes
     assert '`faster_rcnn_r18_sample/broken/seed0` (train)' in (out_dir / 'e2e.md').read_text()
+
+
+def test_run_lock_refuses_a_live_holder_and_takes_over_a_stale_one(tmp_path, fake_runner):
+    run = plan_runs(explicit_groups([f'a={tmp_path / "base.py"}']), [0], tmp_path / 'w')[0]
+    run.work_dir.mkdir(parents=True)
+    (run.work_dir / '.lock').write_text(str(os.getpid()))
+    with pytest.raises(RunFailed, match='held by running process'):
+        execute_run(run, fake_runner)
+    assert run_state(run) == 'new'
+    gone = subprocess.Popen([sys.executable, '-c', 'pass'])
+    gone.wait()
+    (run.work_dir / '.lock').write_text(str(gone.pid))
+    assert execute_run(run, fake_runner)['metrics']['AP'] == pytest.approx(0.2)
+    assert not (run.work_dir / '.lock').exists()

@@ -1,0 +1,18 @@
+# The CPU configuration (faster_rcnn_r18_fluo) trained on real + SAAA data.
+_base_ = ['./faster_rcnn_r18_fluo.py', '../_base_/synthetic/saaa.py']
+
+_real = _base_.train_dataloader.dataset
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            _real,
+            dict(
+                _base_.saaa_dataset,
+                source=dict(ann_file=_real.data_root + _real.ann_file,
+                            img_dir=_real.data_root + _real.data_prefix.img),
+                num_samples=79,  # as many as the real training images (as IAAA)
+                metainfo=_real.metainfo,
+                pipeline=_real.pipeline),
+        ]))

@@ -1,0 +1,83 @@
+"""``SAAADataset``: SAAA synthetic images (paper 4.4) as an mmdet dataset."""
+from pathlib import Path
+
+import numpy as np
+from mmdet.registry import DATASETS
+
+from ..synth import RealAssets, SyntheticSample
+from .synthetic_coco import SyntheticCocoDataset
+
+TRAIN_HINT = ('train the SAAA models first: python tools/saaa_train_masks.py ... and '
+              'python tools/saaa_train_pix2pix.py ... (see README, "SAAA")')
+
+
+class SeededSAAAGenerator:
+    """Adapts ``saaa.SAAAGenerator`` (driven by an rng) to the ``(seed, index)`` interface.
+
+    Sample ``index`` of stream ``seed`` uses ``np.random.default_rng([seed, index])``.
+    """
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def generate(self, seed, index):
+        """Return the ``SyntheticSample`` number ``index`` of the stream ``seed``."""
+        image, masks = self.generator.generate(np.random.default_rng([int(seed), int(index)]))
+        return SyntheticSample(image, masks)
+
+    def output_shape(self, seed, index):
+        """``(H, W)`` of sample ``index``: the background is the generator's first draw."""
+        rng = np.random.default_rng([int(seed), int(index)])
+        backgrounds = self.generator.backgrounds
+        return backgrounds[int(rng.integers(len(backgrounds)))].shape[:2]
+
+
+@DATASETS.register_module()
+class SAAADataset(SyntheticCocoDataset):
+    """New cells (DDPM masks -> Pix2Pix images) composed on empty real backgrounds.
+
+    Args:
+        source: ``dict(ann_file=..., img_dir=...)`` of the REAL training set: its
+            cells-per-image distribution and its backgrounds (cells removed) are used.
+        mask_checkpoint: ``mask_ddpm.pth`` from ``tools/saaa_train_masks.py``.
+        pix2pix_checkpoint: ``pix2pix.pth`` from ``tools/saaa_train_pix2pix.py``.
+        num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
+        generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
+            max_cells, spacing, sigma, n_candidates, ...).
+        assets: ``RealAssets.build`` options (background method etc.).
+    The cache key includes the checkpoints' content, so retrained models make a new cache.
+    """
+
+    NAME = 'saaa'
+
+    def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, num_samples,
+                 generator=None, assets=None, **kwargs):
+        self.source = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
+        for what, path in self.source.items():
+            if not Path(path).exists():
+                raise FileNotFoundError(f'SAAADataset source {what} not found: '
+                                        f'{Path(path).resolve()}')
+        self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
+        for what, path in self.checkpoints.items():
+            if not path.is_file():
+                raise FileNotFoundError(f'SAAADataset {what} checkpoint not found: '
+                                        f'{path.resolve()}; {TRAIN_HINT}')
+        self.generator_options = dict(generator or {})
+        self.asset_options = dict(assets or {})
+        super().__init__(num_samples=num_samples, **kwargs)
+
+    def cache_inputs(self):
+        return dict(source_ann=Path(self.source['ann_file']),
+                    img_dir=str(Path(self.source['img_dir']).resolve()),
+                    checkpoints=self.checkpoints, generator=self.generator_options,
+                    assets=self.asset_options)
+
+    def build_generator(self):
+        from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
+
+        assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
+                                      self.cache_root, **self.asset_options)
+        generator = SAAAGenerator.from_checkpoints(
+            self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
+            assets.backgrounds, **self.generator_options)
+        return SeededSAAAGenerator(generator)
