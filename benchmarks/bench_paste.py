@@ -87,7 +87,8 @@ def main():
         f'Command: `OMP_NUM_THREADS=1 python benchmarks/bench_paste.py --n-images {args.n_images}'
         f' --max-cells {args.max_cells}`  ',
         f'Data: dsb2018_fluo train, {args.n_images} samples; one thread; '
-        f'{platform.machine()}, Python {platform.python_version()}', '',
+        f'{platform.machine()}, Python {platform.python_version()}; the 2 cores may be shared '
+        'with other jobs, so absolute rates are noisy; the three variants run back to back.', '',
         '| pipeline | images/s | instances/image after paste |', '|---|---|---|',
         *[f'| {n} | {s:.1f} | {c:.1f} |' for n, s, c in rows], '',
         f'IAAAPaste / CopyPaste throughput ratio: **{ratio:.2f}**', '',

@@ -104,8 +104,8 @@ def test_write_report_files(tmp_path, synthetic_results):
         run = type('R', (), {'name': 'det_b/iaaa/seed2'})()
         stage, reason, log = 'train', 'tools/train.py exited with code 1', tmp_path / 'x.log'
 
-    write_report(tmp_path, 'synth', synthetic_results, invocations=['python tools/benchmark.py --name synth'],
-                 failures=[Failure()], environment={'MMAUG_OFFLINE': '1'})
+    write_report(tmp_path, 'synth', synthetic_results,
+                 invocations=['python tools/benchmark.py --name synth'], failures=[Failure()], environment={'MMAUG_OFFLINE': '1'})
     md = (tmp_path / 'synth.md').read_text()
     assert md.index('MMAUG_OFFLINE=1 python tools/benchmark.py --name synth') < md.index('## AP')
     assert '| `det_a` | 22.00 ± 2.00 (n=3) | 23.33 ± 2.08 (n=3) |' in md
@@ -192,8 +192,9 @@ def test_find_test_metrics_ignores_stale_and_foreign_json(tmp_path):
 FAKE_TRAIN = '''
 import argparse, json, pathlib, sys
 p = argparse.ArgumentParser()
-p.add_argument('config'); p.add_argument('--work-dir'); p.add_argument('--offline', action='store_true')
-p.add_argument('--resume', action='store_true'); p.add_argument('--cfg-options', nargs='+', default=[])
+p.add_argument('config'); p.add_argument('--work-dir')
+p.add_argument('--offline', action='store_true'); p.add_argument('--resume', action='store_true')
+p.add_argument('--cfg-options', nargs='+', default=[])
 a = p.parse_args()
 opts = dict(o.split('=', 1) for o in a.cfg_options)
 wd = pathlib.Path(a.work_dir)
@@ -298,11 +299,12 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
         assert (out_dir / name).is_file(), name
     summary = json.loads((out_dir / 'summary.json').read_text())
     cell = summary['metrics']['AP']['cells']['faster_rcnn_r18_sample']['original']
-    assert cell['n'] == 1 and cell['mean'] == pytest.approx(100 * results['original']['metrics']['AP'])
+    assert cell['n'] == 1
+    assert cell['mean'] == pytest.approx(100 * results['original']['metrics']['AP'])
 
     mtimes = {s: (runs / s / 'seed0' / 'result.json').stat().st_mtime_ns for s in results}
-    second = _benchmark(*common, '--setting',
-                        f'broken={SAMPLE_CFG}::train_dataloader.dataset.ann_file=annotations/nope.json')
+    broken = f'broken={SAMPLE_CFG}::train_dataloader.dataset.ann_file=annotations/nope.json'
+    second = _benchmark(*common, '--setting', broken)
     assert second.returncode == 1
     assert second.stdout.count('[skip]') == 2
     assert 'nope.json' in second.stdout  # the failed run's log tail is shown
