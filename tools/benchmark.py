@@ -30,9 +30,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-from mmaug_is.benchmarking import (PlanError, Runner, check_work_dirs,  # noqa: E402
+from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # noqa: E402
                                    describe_plan, detector_groups, execute_runs,
                                    explicit_groups, plan_runs, run_state, write_report)
+from mmaug_is.benchmarking.runs import check_name  # noqa: E402
 from mmaug_is.benchmarking.tables import metric_markdown  # noqa: E402
 
 RECORDED_ENV = ('MMAUG_OFFLINE', 'OMP_NUM_THREADS')
@@ -89,6 +90,7 @@ def _invocation(argv):
 
 def build_plan(args):
     """``(runs, groups, settings)`` for the parsed arguments; ``PlanError`` if invalid."""
+    check_name('benchmark', args.name)
     if args.detectors:
         groups = detector_groups(args.detectors, args.settings or ['original', 'iaaa', 'saaa'],
                                  REPO_ROOT / 'configs')
@@ -109,7 +111,7 @@ def main(argv=None):
         print(f'benchmark: error: {err}', file=sys.stderr)
         return 2
     invocation = _invocation(argv)
-    runner = Runner(tools_dir=REPO_ROOT / 'tools', cwd=REPO_ROOT,
+    runner = ToolRunner(tools_dir=REPO_ROOT / 'tools', cwd=REPO_ROOT,
                     python=_python_command(REPO_ROOT), offline=args.offline,
                     invocation=invocation)
     if args.dry_run:

@@ -4,13 +4,13 @@ runs: plan, execute and resume runs (one ``tools/train.py`` + ``tools/test.py``
 subprocess each); tables: mean ± std per cell, gains over the baseline setting, paired
 per-seed gains, Markdown / CSV / JSON / bar chart. CLI: ``tools/benchmark.py``.
 """
-from .runs import (METRIC_KEYS, PlanError, Run, RunFailed, Runner, Setting, check_work_dirs,
-                   describe_plan, detector_groups, execute_run, execute_runs, explicit_groups,
-                   find_test_metrics, plan_runs, run_state)
+from .runs import (METRIC_KEYS, PlanError, Run, RunFailed, Setting, ToolRunner,
+                   check_work_dirs, describe_plan, detector_groups, execute_run, execute_runs,
+                   explicit_groups, find_test_metrics, plan_runs, run_state)
 from .tables import METRICS, mean_std, paired_gain, summarize, write_report
 
 __all__ = [
-    'METRICS', 'METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Runner', 'Setting',
+    'METRICS', 'METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
     'check_work_dirs', 'describe_plan', 'detector_groups', 'execute_run', 'execute_runs',
     'explicit_groups', 'find_test_metrics', 'mean_std', 'paired_gain', 'plan_runs',
     'run_state', 'summarize', 'write_report',

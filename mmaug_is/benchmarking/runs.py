@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from mmaug_is.core.io import atomic_open
 
-__all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Runner', 'Setting',
+__all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
            'check_work_dirs', 'describe_plan', 'detector_groups',
            'execute_run', 'execute_runs', 'explicit_groups', 'find_test_metrics',
            'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json', 'run_state',
@@ -98,7 +98,7 @@ class Run:
 
 
 @dataclass
-class Runner:
+class ToolRunner:
     """How runs are executed: interpreter, tool scripts, working directory, environment.
 
     Commands are built with paths relative to ``cwd`` where possible, so the commands
@@ -510,7 +510,7 @@ def execute_runs(runs, runner, on_result=None, progress=True):
 
     Args:
         runs: planned ``Run`` objects.
-        runner: the ``Runner``.
+        runner: the ``ToolRunner``.
         on_result: called as ``on_result(results)`` after every finished run (e.g. to
             rewrite the tables).
         progress: show the tqdm bar.

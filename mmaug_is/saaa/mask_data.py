@@ -116,8 +116,9 @@ def restore_scale(canonical_mask, long_side, canonical_image=None):
 
     The mask's tight box (and the same box of the image) is resized to
     ``round(h * k) x round(w * k)`` with ``k = long_side / max(h, w)``; the mask is
-    resampled bilinearly and thresholded at 0.5, so the final tight box can be 1 px
-    smaller than requested.
+    resampled bilinearly (and, when enlarged more than 1.5x, smoothed with a Gaussian of
+    ``0.4 k`` px against pixel staircases) and thresholded at 0.5, so the final tight box
+    can be 1 px smaller than requested.
 
     Args:
         canonical_mask: ``(S, S)`` bool. long_side: target size in px (>= 1).
@@ -133,7 +134,10 @@ def restore_scale(canonical_mask, long_side, canonical_image=None):
     scale = float(long_side) / float(max(h, w))
     new_h, new_w = max(int(round(h * scale)), 1), max(int(round(w * scale)), 1)
     mask = cv2.resize(canonical_mask[box].astype(np.float32), (new_w, new_h),
-                      interpolation=cv2.INTER_LINEAR) >= 0.5
+                      interpolation=cv2.INTER_LINEAR)
+    if scale > 1.5:  # enlarging: smooth the pixel staircase of the small canonical mask
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.4 * scale, borderType=cv2.BORDER_CONSTANT)
+    mask = mask >= 0.5
     if not mask.any():  # tiny targets: keep at least the centre pixel of the shape
         mask[new_h // 2, new_w // 2] = True
     mask = _largest_component(mask)

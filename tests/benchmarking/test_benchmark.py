@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from mmaug_is.benchmarking import (PlanError, Runner, check_work_dirs, detector_groups,
+from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, detector_groups,
                                    execute_runs, explicit_groups, find_test_metrics,
                                    mean_std, paired_gain, plan_runs, run_state, summarize,
                                    write_report)
@@ -105,7 +105,8 @@ def test_write_report_files(tmp_path, synthetic_results):
         stage, reason, log = 'train', 'tools/train.py exited with code 1', tmp_path / 'x.log'
 
     write_report(tmp_path, 'synth', synthetic_results,
-                 invocations=['python tools/benchmark.py --name synth'], failures=[Failure()], environment={'MMAUG_OFFLINE': '1'})
+                 invocations=['python tools/benchmark.py --name synth'], failures=[Failure()],
+                 environment={'MMAUG_OFFLINE': '1'})
     md = (tmp_path / 'synth.md').read_text()
     assert md.index('MMAUG_OFFLINE=1 python tools/benchmark.py --name synth') < md.index('## AP')
     assert '| `det_a` | 22.00 ± 2.00 (n=3) | 23.33 ± 2.08 (n=3) |' in md
@@ -232,7 +233,7 @@ def fake_runner(tmp_path):
     (tools / 'test.py').write_text(textwrap.dedent(FAKE_TEST))
     for name in ('base', 'better', 'broken'):
         (tmp_path / f'{name}.py').write_text('# stand-in config\n')
-    return Runner(tools_dir=tools, cwd=tmp_path, python=sys.executable, invocation='fake')
+    return ToolRunner(tools_dir=tools, cwd=tmp_path, python=sys.executable, invocation='fake')
 
 
 def test_harness_isolates_failures_skips_and_resumes(tmp_path, fake_runner):
