@@ -5,6 +5,8 @@ set, augmented by searched policies, placed where their corner pixels match the 
 (paper 2.3), Gaussian-feathered, and never over an annotated cell. The new instances
 carry their exact (unfiltered) masks.
 """
+from pathlib import Path
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
@@ -63,8 +65,8 @@ class IAAAPaste(BaseTransform):
     def __init__(self, source, policies=(), max_cells=10, prob=0.5, label=0, n_candidates=50,
                  sigma=1.0, spacing=1, color_type='color', cache_root='work_dirs/mmaug_cache'):
         self.source = dict(source)
-        self.policies = ([p for p in read_policy_file(policies)['policies']]
-                         if isinstance(policies, str) else
+        self.policies = (read_policy_file(policies)['policies']
+                         if isinstance(policies, (str, Path)) else
                          [Policy.from_dict(p) for p in policies])
         self.max_cells, self.prob, self.label = int(max_cells), float(prob), int(label)
         self.n_candidates, self.sigma, self.spacing = int(n_candidates), float(sigma), int(spacing)
