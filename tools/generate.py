@@ -1,12 +1,12 @@
-"""Write the synthetic-data caches a training config uses (IAAA / SAAA), with contact sheets.
+"""Write the synthetic-data caches a training config uses (IAAA, SAAA, copy-paste) + sheets.
 
 Usage:
     python tools/generate.py configs/iaaa/faster_rcnn_r101.py [--cfg-options ...]
 
-Every synthetic dataset (``IAAADataset``, ``SAAADataset``) in the config's training data
-is built in cache mode, which writes (or resumes, or reuses) its COCO cache under its
-``cache_root`` with the same key training will look for. Prints the cache folders, their
-image and instance counts and the contact sheet to open.
+Every synthetic dataset (``IAAADataset``, ``SAAADataset``, ``CopyPasteDataset``) in the
+config's training data is built in cache mode, which writes (or resumes, or reuses) its COCO
+cache under its ``cache_root`` with the same key training will look for. Prints the cache
+folders, their image and instance counts and the contact sheet to open.
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ from mmengine.config import Config, DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmaug_is.utils import prepare_config  # noqa: E402
 
-SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset')
+SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset', 'CopyPasteDataset')
 
 
 def parse_args():

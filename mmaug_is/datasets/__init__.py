@@ -1,6 +1,7 @@
 """Registered synthetic datasets (mmdet ``DATASETS``)."""
+from .copy_paste_dataset import CopyPasteDataset
 from .iaaa_dataset import IAAADataset
 from .saaa_dataset import SAAADataset
 from .synthetic_coco import SyntheticCocoDataset
 
-__all__ = ['IAAADataset', 'SAAADataset', 'SyntheticCocoDataset']
+__all__ = ['CopyPasteDataset', 'IAAADataset', 'SAAADataset', 'SyntheticCocoDataset']

@@ -6,7 +6,7 @@ from mmdet.registry import DATASETS
 from ..core.policy import Policy, read_policy_file
 from ..iaaa.generator import IAAAGenerator, IAAASettings
 from ..synth import RealAssets
-from .synthetic_coco import SyntheticCocoDataset
+from .synthetic_coco import SyntheticCocoDataset, real_source
 
 
 def _policy_dicts(policies):
@@ -33,11 +33,7 @@ class IAAADataset(SyntheticCocoDataset):
     NAME = 'iaaa'
 
     def __init__(self, source, policies, num_samples, generator=None, assets=None, **kwargs):
-        self.source = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
-        for what, path in self.source.items():
-            if not Path(path).exists():
-                raise FileNotFoundError(f'IAAADataset source {what} not found: '
-                                        f'{Path(path).resolve()}')
+        self.source = real_source(source, 'IAAADataset')
         self.policy_dicts = _policy_dicts(policies)
         self.settings = IAAASettings(**(generator or {}))
         self.asset_options = dict(assets or {})

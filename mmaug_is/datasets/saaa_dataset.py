@@ -5,7 +5,7 @@ import numpy as np
 from mmdet.registry import DATASETS
 
 from ..synth import RealAssets, SyntheticSample
-from .synthetic_coco import SyntheticCocoDataset
+from .synthetic_coco import SyntheticCocoDataset, real_source
 
 TRAIN_HINT = ('train the SAAA models first: python tools/saaa_train_masks.py ... and '
               'python tools/saaa_train_pix2pix.py ... (see README, "SAAA")')
@@ -52,11 +52,7 @@ class SAAADataset(SyntheticCocoDataset):
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, num_samples,
                  generator=None, assets=None, **kwargs):
-        self.source = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
-        for what, path in self.source.items():
-            if not Path(path).exists():
-                raise FileNotFoundError(f'SAAADataset source {what} not found: '
-                                        f'{Path(path).resolve()}')
+        self.source = real_source(source, 'SAAADataset')
         self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
         for what, path in self.checkpoints.items():
             if not path.is_file():

@@ -46,6 +46,16 @@ def as_loaded_image(image, color_type='color'):
     return np.ascontiguousarray(image[..., ::-1])
 
 
+def real_source(source, owner):
+    """``dict(ann_file=str, img_dir=str)`` of a real COCO set; raises ``FileNotFoundError``
+    naming ``owner`` and the missing path."""
+    checked = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
+    for what, path in checked.items():
+        if not Path(path).exists():
+            raise FileNotFoundError(f'{owner} source {what} not found: {Path(path).resolve()}')
+    return checked
+
+
 def _in_memory_pipeline(pipeline):
     """Copy of ``pipeline`` with ``LoadImageFromFile`` replaced by ``LoadImageFromNDArray``.
 

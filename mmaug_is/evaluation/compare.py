@@ -45,7 +45,8 @@ def level_features(level_images, extractor, cache=None, desc='features', progres
 
 @dataclass(frozen=True)
 class LevelScore:
-    """FID and KID of one level; scores are ``None`` when a set has fewer than 2 images."""
+    """FID and KID of one fake set at one level; scores are ``None`` when a set has fewer
+    than 2 images."""
 
     level: str
     n_real: int
@@ -54,18 +55,22 @@ class LevelScore:
     kid_mean: float = None
     kid_std: float = None
     kid_subset_size: int = None
+    fake: str = 'fake'
 
 
-def score_levels(real_feats, fake_feats, levels, kid_subsets=100, kid_subset_size=1000, seed=0):
-    """FID and KID (``kid_subsets`` subsets of up to ``kid_subset_size``) for each level."""
+def score_levels(real_feats, fake_feats, levels, kid_subsets=100, kid_subset_size=1000, seed=0,
+                 fake='fake'):
+    """FID and KID (``kid_subsets`` subsets of up to ``kid_subset_size``) for each level of
+    the fake set named ``fake``."""
     scores = []
     for level in levels:
         a, b = real_feats[level], fake_feats[level]
         if min(len(a), len(b)) < MIN_ROWS:
-            scores.append(LevelScore(level, len(a), len(b)))
+            scores.append(LevelScore(level, len(a), len(b), fake=fake))
             continue
         k = kid(a, b, n_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
-        scores.append(LevelScore(level, len(a), len(b), fid(a, b), k.mean, k.std, k.subset_size))
+        scores.append(LevelScore(level, len(a), len(b), fid(a, b), k.mean, k.std, k.subset_size,
+                                 fake=fake))
     return scores
 
 
@@ -75,12 +80,13 @@ def _fmt(value, digits):
 
 
 def markdown_table(scores):
-    """Markdown table: level, n real, n fake, FID, KID mean ± std, KID subset size."""
-    lines = ['| level | n real | n fake | FID | KID (mean ± std) | KID subset |',
-             '|---|---:|---:|---:|---:|---:|']
+    """Markdown table: fake set, level, n real, n fake, FID, KID mean ± std, KID subset size."""
+    lines = ['| fake set | level | n real | n fake | FID | KID (mean ± std) | KID subset |',
+             '|---|---|---:|---:|---:|---:|---:|']
     for s in scores:
         kid_text = 'n/a' if s.kid_mean is None else f'{s.kid_mean:.4f} ± {s.kid_std:.4f}'
-        lines.append(f'| {s.level} | {s.n_real} | {s.n_fake} | {_fmt(s.fid, 2)} | {kid_text} '
+        lines.append(f'| {s.fake} | {s.level} | {s.n_real} | {s.n_fake} | {_fmt(s.fid, 2)} '
+                     f'| {kid_text} '
                      f'| {"n/a" if s.kid_subset_size is None else s.kid_subset_size} |')
     return '\n'.join(lines) + '\n'
 

@@ -412,3 +412,25 @@ def test_eval_tool_end_to_end_real_train_vs_val(fluo_root, tmp_path, monkeypatch
 
     monkeypatch.setattr(InceptionFeatureExtractor, 'extract_grouped', no_network)
     assert tool.main(argv[:-2] + ['--sheet-samples', '0']) == scores
+
+
+def test_eval_tool_scores_several_named_fake_sets(fluo_root, tmp_path):
+    tool = _load_tool()
+    images = fluo_root / 'images'
+    real = subset_coco(fluo_root / 'annotations' / 'train.json', TRAIN_FILES, tmp_path / 'tr.json')
+    fake = subset_coco(fluo_root / 'annotations' / 'val.json', VAL_FILES, tmp_path / 'va.json')
+    out = tmp_path / 'table.md'
+    common = ['--real', f'{real}:{images}', '--levels', 'full', '--out', str(out),
+              '--kid-subsets', '10', '--no-progress', '--threads', '1', '--sheet-samples', '0']
+    scores = tool.main(common + ['--fake', f'val={fake}:{images}',
+                                 '--fake', f'train.copy={real}:{images}'])
+    assert [(s.fake, s.level) for s in scores] == [('val', 'full'), ('train.copy', 'full')]
+    assert scores[1].fid == pytest.approx(0.0, abs=1e-3)  # the real set against itself
+    assert scores[0].fid > 1.0
+    text = out.read_text()
+    assert '| val | full | 3 | 3 |' in text and '| train.copy | full | 3 | 3 |' in text
+    meta = json.loads(out.with_suffix('.json').read_text())['meta']
+    assert set(meta['fake']) == {'val', 'train.copy'}
+    for names in (['a=x', 'a=y'], ['real=x']):
+        with pytest.raises(SystemExit, match='--fake'):
+            tool.named_fakes(names)

@@ -1,0 +1,91 @@
+"""Plain hard copy-paste between real images: the generative baseline of IAAA / SAAA.
+
+Sample ``index`` of stream ``seed`` (rng = ``np.random.default_rng([seed, index])``):
+
+1. a destination and a different source image are drawn among the real images of the
+   same size (mmdet's ``CopyPaste`` pastes in place, so the sizes must agree);
+2. ``k`` source instances are chosen as mmdet does (``k`` uniform in
+   ``[0, min(n + 1, max_num_pasted))``, then ``k`` distinct instances);
+3. mmdet's own ``CopyPaste`` transform (``selected=False``: our rng made the choice) pastes
+   their pixels without blending at the same position, clips the destination masks under
+   them and drops destination instances that are occluded by its thresholds.
+
+The result keeps mmdet's semantics exactly, including its one inexactness: a dropped,
+mostly occluded destination instance keeps its few visible pixels unannotated.
+"""
+import numpy as np
+from mmdet.datasets.transforms import CopyPaste
+from mmdet.structures.bbox import HorizontalBoxes
+from mmdet.structures.mask import BitmapMasks
+
+from ..core import load_coco_instances, read_image
+from .coco_cache import SyntheticSample
+
+
+def _mmdet_results(image, masks):
+    """mmdet results dict of an ``(H, W, C)`` image and ``(N, H, W)`` bool masks."""
+    n = len(masks)
+    boxes = np.zeros((n, 4), np.float32)
+    for i, mask in enumerate(masks):
+        ys, xs = np.nonzero(mask)
+        boxes[i] = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    return dict(img=image, gt_bboxes=HorizontalBoxes(boxes),
+                gt_bboxes_labels=np.zeros(n, np.int64), gt_ignore_flags=np.zeros(n, bool),
+                gt_masks=BitmapMasks(masks.astype(np.uint8), *image.shape[:2]))
+
+
+class CopyPasteGenerator:
+    """Hard copy-paste of real instances between real images (mmdet ``CopyPaste``).
+
+    Args:
+        ann_file, img_dir: the real COCO instance set (images of equal sizes are paired).
+        max_num_pasted, bbox_occluded_thr, mask_occluded_thr: as mmdet's ``CopyPaste``
+            (pixels).
+    """
+
+    def __init__(self, ann_file, img_dir, max_num_pasted=100, bbox_occluded_thr=10,
+                 mask_occluded_thr=300):
+        self.records = [r for r in load_coco_instances(ann_file, img_dir) if len(r)]
+        self.images = [read_image(r.path) for r in self.records]
+        self.transform = CopyPaste(max_num_pasted=max_num_pasted,
+                                   bbox_occluded_thr=bbox_occluded_thr,
+                                   mask_occluded_thr=mask_occluded_thr, selected=False)
+        self.max_num_pasted = int(max_num_pasted)
+        by_shape = {}
+        for i, image in enumerate(self.images):
+            by_shape.setdefault((image.shape, image.dtype), []).append(i)
+        self.partners = {i: [j for j in group if j != i]
+                         for group in by_shape.values() for i in group}
+        self.destinations = [i for i, others in self.partners.items() if others]
+        if not self.destinations:
+            raise ValueError(f'{ann_file}: copy-paste needs two annotated images of the same '
+                             'size and dtype; every image here has a different one')
+        self.destinations.sort()
+
+    def _pick(self, seed, index):
+        rng = np.random.default_rng([int(seed), int(index)])
+        dst = self.destinations[rng.integers(len(self.destinations))]
+        src = self.partners[dst][rng.integers(len(self.partners[dst]))]
+        return rng, dst, src
+
+    def output_shape(self, seed, index):
+        """``(H, W)`` of sample ``index`` (the destination image's size)."""
+        _, dst, _ = self._pick(seed, index)
+        return self.images[dst].shape[:2]
+
+    def generate(self, seed, index):
+        """Return the ``SyntheticSample`` ``index`` of stream ``seed``."""
+        rng, dst, src = self._pick(seed, index)
+        n_src = len(self.records[src])
+        k = rng.integers(min(n_src + 1, self.max_num_pasted))
+        chosen = np.sort(rng.choice(n_src, size=k, replace=False))
+        dst_image = self.images[dst]
+        grey = dst_image.ndim == 2
+        as_hwc = (lambda a: a[..., None]) if grey else (lambda a: a)
+        results = _mmdet_results(as_hwc(dst_image), self.records[dst].masks)
+        results['mix_results'] = [_mmdet_results(as_hwc(self.images[src]),
+                                                 self.records[src].masks[chosen])]
+        out = self.transform.transform(results)
+        image = out['img'].astype(dst_image.dtype)
+        return SyntheticSample(image[..., 0] if grey else image,
+                               out['gt_masks'].masks.astype(bool))
