@@ -1,5 +1,5 @@
-"""configs/iaaa, configs/saaa (and configs/cpu/*_iaaa): the baseline with only the
-training data changed."""
+"""configs/iaaa, configs/saaa and the configs/cpu synthetic variants: the baseline with only
+the training data changed; the CPU variants train a detector on real + synthetic images."""
 import os
 import subprocess
 import sys
@@ -14,12 +14,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
 SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
 SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
+CPU_VARIANTS = {'iaaa': 'IAAADataset', 'saaa': 'SAAADataset', 'copypaste': 'CopyPasteDataset'}
+CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
+                               if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
+SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 
 
 def _without_training_data(cfg):
     data = cfg.to_dict()
     for key in list(data):
-        if key == 'train_dataloader' or key.startswith(('iaaa_', 'saaa_', '_real')):
+        if key == 'train_dataloader' or key.startswith(('iaaa_', 'saaa_', 'copy_paste_',
+                                                        '_real')):
             data.pop(key)
     return data
 
@@ -55,18 +60,46 @@ def test_synthetic_config_changes_only_the_training_data(path):
         assert synthetic.num_samples == (500 if path.stem.endswith('_500') else 100)
 
 
-def test_iaaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):
-    cfg = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample_iaaa.py'
+@pytest.mark.parametrize('path', CPU_SYNTHETIC_CONFIGS,
+                         ids=[p.stem for p in CPU_SYNTHETIC_CONFIGS])
+def test_cpu_synthetic_variant_changes_only_the_training_data(path):
+    stem, variant = path.stem.rsplit('_', 1)
+    cfg = Config.fromfile(str(path))
+    baseline = Config.fromfile(str(path.with_name(stem + '.py')))
+    assert _without_training_data(cfg) == _without_training_data(baseline)
+    real, synthetic = cfg.train_dataloader.dataset.datasets
+    assert real == baseline.train_dataloader.dataset.to_dict()
+    assert synthetic.type == CPU_VARIANTS[variant] and synthetic.pipeline == real.pipeline
+
+
+def train_one_epoch(config, tmp_path, cache_name, *synthetic_options):
+    """Train ``configs/cpu/<config>`` for one epoch with its synthetic cache
+    (``<cache_name>-<key>``) in tmp_path; return the training log."""
     env = dict(os.environ, MMAUG_OFFLINE='1')
+    options = [f'train_dataloader.dataset.datasets.1.{option}' for option in
+               (f'cache_root={tmp_path / "cache"}', *synthetic_options)]
     result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'work'),
+        [sys.executable, 'tools/train.py', str(REPO_ROOT / 'configs' / 'cpu' / config),
+         '--work-dir', str(tmp_path / 'work'),
          '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=5',
-         'default_hooks.logger.interval=1',
-         f'train_dataloader.dataset.datasets.1.cache_root={tmp_path / "cache"}'],
+         'default_hooks.logger.interval=1', *options],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert 'Epoch(train) [1][8/8]' in log  # 16 real + 16 IAAA images, batch 4
-    (cache, ) = (tmp_path / 'cache').glob('iaaa-*')
+    (cache, ) = (tmp_path / 'cache').glob(f'{cache_name}-*')
     assert (cache / 'annotations.json').is_file() and (cache / 'contact_sheet.png').is_file()
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+    return result.stdout + result.stderr
+
+
+def test_iaaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):
+    log = train_one_epoch('faster_rcnn_r18_sample_iaaa.py', tmp_path, 'iaaa')
+    assert 'Epoch(train) [1][8/8]' in log  # 16 real + 16 IAAA images, batch 4
+
+
+def test_saaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):
+    """With the tiny committed checkpoints of tests/data/saaa_tiny (see its README)."""
+    log = train_one_epoch(
+        'faster_rcnn_r18_sample_saaa.py', tmp_path, 'saaa', 'num_samples=4',
+        f'mask_checkpoint={SAAA_TINY / "mask_ddpm.pth"}',
+        f'pix2pix_checkpoint={SAAA_TINY / "pix2pix.pth"}')
+    assert 'Epoch(train) [1][5/5]' in log  # 16 real + 4 SAAA images, batch 4
