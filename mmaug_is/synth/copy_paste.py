@@ -19,16 +19,14 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
 from ..core import load_coco_instances, read_image
+from ..core.objects import masks_to_boxes
 from .coco_cache import SyntheticSample
 
 
 def _mmdet_results(image, masks):
     """mmdet results dict of an ``(H, W, C)`` image and ``(N, H, W)`` bool masks."""
     n = len(masks)
-    boxes = np.zeros((n, 4), np.float32)
-    for i, mask in enumerate(masks):
-        ys, xs = np.nonzero(mask)
-        boxes[i] = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    boxes = masks_to_boxes(masks).astype(np.float32).reshape(n, 4)
     return dict(img=image, gt_bboxes=HorizontalBoxes(boxes),
                 gt_bboxes_labels=np.zeros(n, np.int64), gt_ignore_flags=np.zeros(n, bool),
                 gt_masks=BitmapMasks(masks.astype(np.uint8), *image.shape[:2]))
