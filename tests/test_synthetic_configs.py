@@ -103,3 +103,18 @@ def test_saaa_cpu_config_trains_on_real_plus_synthetic(tmp_path):
         f'mask_checkpoint={SAAA_TINY / "mask_ddpm.pth"}',
         f'pix2pix_checkpoint={SAAA_TINY / "pix2pix.pth"}')
     assert 'Epoch(train) [1][5/5]' in log  # 16 real + 4 SAAA images, batch 4
+
+
+def test_generate_tool_writes_the_cache_training_uses(tmp_path):
+    cache_root = tmp_path / 'cache'
+    result = subprocess.run(
+        [sys.executable, 'tools/generate.py',
+         str(REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample_iaaa.py'), '--cfg-options',
+         f'train_dataloader.dataset.datasets.1.cache_root={cache_root}',
+         'train_dataloader.dataset.datasets.1.num_samples=2'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (cache, ) = cache_root.glob('iaaa-*')
+    assert 'IAAADataset: 2 images' in result.stdout
+    assert str(cache / 'contact_sheet.png') in result.stdout
+    assert (cache / 'contact_sheet.png').is_file()
