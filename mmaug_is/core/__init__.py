@@ -2,7 +2,8 @@
 
 io: images and COCO masks; objects: SCO/MCO extraction and the ObjectBank;
 background: cell removal; blending: feathered paste; placement: corner-matched,
-non-overlapping positions; stats: dataset statistics; composer: synthetic images.
+non-overlapping positions; stats: dataset statistics; style: which images look alike;
+composer: synthetic images.
 """
 from .background import merge_boxes, remove_cells
 from .blending import feather_alpha, feathered_paste
@@ -12,11 +13,12 @@ from .io import (AnnotationError, ImageReadError, ImageRecord, load_coco_instanc
 from .objects import CellObject, ObjectBank, extract_objects, group_instances, masks_to_boxes
 from .placement import Occupancy, find_position
 from .stats import DatasetStats
+from .style import style_descriptor, style_neighbours
 
 __all__ = [
     'AnnotationError', 'CellObject', 'ComposedImage', 'DatasetStats', 'ImageReadError',
     'ImageRecord', 'ObjectBank', 'Occupancy', 'choose_objects', 'compose_image',
     'extract_objects', 'feather_alpha', 'feathered_paste', 'find_position',
     'group_instances', 'load_coco_instances', 'masks_to_boxes', 'merge_boxes',
-    'read_image', 'remove_cells', 'write_image',
+    'read_image', 'remove_cells', 'style_descriptor', 'style_neighbours', 'write_image',
 ]

@@ -5,12 +5,16 @@ draw a background; draw the cell count (the real per-image distribution, or its 
 in the paper); choose SCOs/MCOs with the real SCO/MCO ratio; augment each object with one
 of the top-b policies; place it corner-matched and feathered, without overlaps. The
 ground truth is the unfiltered augmented masks, one instance per cell.
+
+With ``style_neighbours = k > 0`` (not in the paper) the objects of a sample come only
+from the ``k`` real images whose backgrounds look most like the drawn one
+(``core.style``), so stained cells stay on stained backgrounds in mixed datasets.
 """
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..core import choose_objects, compose_image
+from ..core import choose_objects, compose_image, style_descriptor, style_neighbours
 from ..synth import SyntheticSample
 
 COUNT_MODES = ('distribution', 'mode')
@@ -26,20 +30,30 @@ class IAAASettings:
         n_candidates: random positions tried per object (paper 2.3's n).
         sigma: Gaussian feather of the pasted object, pixels.
         spacing: free pixels kept around every placed cell.
+        style_neighbours: ``0`` (the paper): any cell on any background; ``k > 0``: cells
+            only from the ``k`` real images of most similar background style (the
+            background's own image included; more when those ``k`` hold no object).
     """
 
     count_mode: str = 'distribution'
     n_candidates: int = 50
     sigma: float = 1.0
     spacing: int = 1
+    style_neighbours: int = 0
 
     def __post_init__(self):
         if self.count_mode not in COUNT_MODES:
             raise ValueError(f'count_mode must be one of {COUNT_MODES}, got {self.count_mode!r}')
+        if self.style_neighbours < 0:
+            raise ValueError(f'style_neighbours must be >= 0, got {self.style_neighbours}')
 
     def to_dict(self):
-        """Plain dict of the settings."""
-        return asdict(self)
+        """Plain dict of the settings; ``style_neighbours`` only when used, so the cache
+        keys of samples made before it existed stay valid."""
+        settings = asdict(self)
+        if not self.style_neighbours:
+            del settings['style_neighbours']
+        return settings
 
 
 class IAAAGenerator:
@@ -55,26 +69,54 @@ class IAAAGenerator:
         self.assets = assets
         self.policies = list(policies)
         self.settings = settings
+        self._banks = {}  # background index -> ObjectBank it draws from
 
     def _augment(self, image, masks, rng):
         policy = self.policies[rng.integers(len(self.policies))]
         return policy.apply(image, masks, rng)
 
-    def _background(self, rng):
+    def _background_index(self, rng):
         """The first draw of every sample: which background it is built on."""
-        return self.assets.backgrounds[rng.integers(len(self.assets.backgrounds))]
+        return int(rng.integers(len(self.assets.backgrounds)))
+
+    def bank_for(self, background_index):
+        """The ``ObjectBank`` that samples on background ``background_index`` draw from."""
+        k = self.settings.style_neighbours
+        if not k:
+            return self.assets.bank
+        if not self._banks:
+            self._banks = self._style_banks(k)
+        return self._banks[background_index]
+
+    def _style_banks(self, k):
+        """``{background index: bank}`` of the objects of the ``k`` most similar images."""
+        assets = self.assets
+        descriptors = np.stack([style_descriptor(bg) for bg in assets.backgrounds])
+        ranking = style_neighbours(descriptors, len(descriptors))
+        banks = {}
+        for index, order in enumerate(ranking):
+            for n in range(k, len(order) + 1):  # widen until the images hold an object
+                names = {assets.background_sources[i] for i in order[:n]}
+                bank = assets.bank.subset(lambda obj: obj.source in names)
+                if len(bank):
+                    break
+            banks[index] = bank
+        return banks
 
     def output_shape(self, seed, index):
         """``(H, W)`` of sample ``index`` without generating it."""
-        return self._background(np.random.default_rng([int(seed), int(index)])).shape[:2]
+        rng = np.random.default_rng([int(seed), int(index)])
+        return self.assets.backgrounds[self._background_index(rng)].shape[:2]
 
     def generate(self, seed, index):
         """Return the ``SyntheticSample`` number ``index`` of the stream ``seed``."""
         rng = np.random.default_rng([int(seed), int(index)])
         assets, settings = self.assets, self.settings
-        background = self._background(rng)
+        background_index = self._background_index(rng)
+        background = assets.backgrounds[background_index]
         n_cells = assets.stats.sample_cell_count(rng, settings.count_mode)
-        objects = choose_objects(assets.bank, n_cells, assets.stats.sco_fraction, rng)
+        objects = choose_objects(self.bank_for(background_index), n_cells,
+                                 assets.stats.sco_fraction, rng)
         composed = compose_image(background, objects, rng,
                                  transform=self._augment if self.policies else None,
                                  n_candidates=settings.n_candidates, sigma=settings.sigma,

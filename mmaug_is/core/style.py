@@ -1,0 +1,51 @@
+"""Image style: which real images look alike (stain, illumination), from their backgrounds.
+
+Heterogeneous sets (e.g. grey brightfield tiles beside purple H&E sections) make
+unrealistic images when a cell of one kind is pasted on a background of the other. A
+style descriptor per real image lets a generator keep cells on backgrounds of images that
+look like the cell's own source image.
+"""
+import cv2
+import numpy as np
+
+
+def style_descriptor(background):
+    """Colour statistics of one (cell-free) background image.
+
+    Args:
+        background: ``(H, W)`` or ``(H, W, C)`` uint8/uint16 image (RGB order when C = 3).
+    Returns ``(6,)`` float64: mean and standard deviation of CIE L*a*b* (L in 0..100,
+    a/b roughly -128..127) over all pixels. Grey images (1 channel, or 3 equal channels)
+    have a = b = 0; other channel counts use the mean channel as grey.
+    """
+    image = np.asarray(background)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f'background dtype must be uint8 or uint16, got {image.dtype}')
+    scaled = image.astype(np.float32) / np.iinfo(image.dtype).max
+    if scaled.ndim == 3 and scaled.shape[2] == 3:
+        lab = cv2.cvtColor(scaled, cv2.COLOR_RGB2LAB)
+    else:
+        grey = scaled.mean(axis=2) if scaled.ndim == 3 else scaled
+        lab = cv2.cvtColor(np.repeat(grey[..., None], 3, axis=2), cv2.COLOR_RGB2LAB)
+    pixels = lab.reshape(-1, 3).astype(np.float64)
+    return np.concatenate([pixels.mean(axis=0), pixels.std(axis=0)])
+
+
+def style_neighbours(descriptors, k):
+    """The ``k`` images of most similar style to each image, itself first.
+
+    Args:
+        descriptors: ``(N, D)`` style descriptors (``style_descriptor``).
+        k: neighbours per image, ``1 <= k``; clipped to ``N``.
+    Returns ``(N, min(k, N))`` int64 image indices sorted by Euclidean distance (ties by
+    index, so the result is deterministic); column 0 is the image itself.
+    """
+    descriptors = np.asarray(descriptors, dtype=np.float64)
+    if descriptors.ndim != 2 or len(descriptors) == 0:
+        raise ValueError(f'need (N, D) descriptors with N >= 1, got {descriptors.shape}')
+    if k < 1:
+        raise ValueError(f'k must be >= 1, got {k}')
+    distances = np.linalg.norm(descriptors[:, None] - descriptors[None], axis=2)
+    np.fill_diagonal(distances, -1.0)  # itself first, even among identical descriptors
+    order = np.argsort(distances, axis=1, kind='stable')
+    return order[:, :min(k, len(descriptors))]

@@ -1,0 +1,69 @@
+"""IAAAGenerator with style_neighbours on dsb2018_brightfield (grey tiles + stained)."""
+import json
+
+import numpy as np
+import pytest
+
+from mmaug_is.iaaa.generator import IAAAGenerator, IAAASettings
+from mmaug_is.synth import RealAssets
+
+
+@pytest.fixture(scope='module')
+def brightfield_assets(brightfield_root):
+    """RealAssets of brightfield train and the modality of each image file."""
+    ann = brightfield_root / 'annotations' / 'train.json'
+    info = json.loads(ann.read_text())
+    modality = {image['file_name']: image['modality'] for image in info['images']}
+    return RealAssets.build(ann, brightfield_root / 'images', progress=False), modality
+
+
+def test_objects_come_from_images_of_the_same_style(brightfield_assets):
+    assets, modality = brightfield_assets
+    generator = IAAAGenerator(assets, [], IAAASettings(style_neighbours=8))
+    for index, source in enumerate(assets.background_sources):
+        bank = generator.bank_for(index)
+        sources = {obj.source for obj in bank.objects}
+        assert len(bank) and 1 <= len(sources) <= 8
+        assert {modality[s] for s in sources} == {modality[source]}
+    unmatched = IAAAGenerator(assets, [], IAAASettings())
+    assert unmatched.bank_for(0) is assets.bank
+
+
+def test_grey_backgrounds_stay_grey(brightfield_assets):
+    """Without colour ops a sample on a grey tile keeps 3 equal channels only if its cells
+    come from grey images too (the paper's unmatched choice paints purple cells on it)."""
+    assets, modality = brightfield_assets
+    matched = IAAAGenerator(assets, [], IAAASettings(style_neighbours=8))
+    unmatched = IAAAGenerator(assets, [], IAAASettings())
+    grey_samples, unmatched_colour = 0, 0
+    for index in range(16):
+        rng = np.random.default_rng([0, index])
+        source = assets.background_sources[matched._background_index(rng)]
+        if modality[source] != 'brightfield_grey':
+            continue
+        grey_samples += 1
+        image = matched.generate(0, index).image
+        assert (image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all()
+        other = unmatched.generate(0, index).image
+        unmatched_colour += int((other[..., 0] != other[..., 2]).any())
+    assert grey_samples >= 3 and unmatched_colour >= 1
+
+
+def test_style_matching_is_reproducible(brightfield_assets):
+    assets, _ = brightfield_assets
+    settings = IAAASettings(style_neighbours=4)
+    first = IAAAGenerator(assets, [], settings).generate(3, 5)
+    second = IAAAGenerator(assets, [], settings).generate(3, 5)
+    assert first.image.tobytes() == second.image.tobytes()
+    assert np.array_equal(first.masks, second.masks)
+
+
+def test_negative_neighbours_are_refused():
+    with pytest.raises(ValueError, match='style_neighbours'):
+        IAAASettings(style_neighbours=-1)
+
+
+def test_cache_key_changes_only_when_style_matching_is_used():
+    plain = IAAASettings().to_dict()
+    assert 'style_neighbours' not in plain  # keys of caches made before the option hold
+    assert IAAASettings(style_neighbours=8).to_dict() == dict(plain, style_neighbours=8)
