@@ -13,12 +13,13 @@ from .io import (AnnotationError, ImageReadError, ImageRecord, load_coco_instanc
 from .objects import CellObject, ObjectBank, extract_objects, group_instances, masks_to_boxes
 from .placement import Occupancy, find_position
 from .stats import DatasetStats
-from .style import style_descriptor, style_neighbours
+from .style import rank_by_style, style_bank, style_descriptor, style_neighbours
 
 __all__ = [
     'AnnotationError', 'CellObject', 'ComposedImage', 'DatasetStats', 'ImageReadError',
     'ImageRecord', 'ObjectBank', 'Occupancy', 'choose_objects', 'compose_image',
     'extract_objects', 'feather_alpha', 'feathered_paste', 'find_position',
     'group_instances', 'load_coco_instances', 'masks_to_boxes', 'merge_boxes',
-    'read_image', 'remove_cells', 'style_descriptor', 'style_neighbours', 'write_image',
+    'rank_by_style', 'read_image', 'remove_cells', 'style_bank', 'style_descriptor',
+    'style_neighbours', 'write_image',
 ]

@@ -9,14 +9,16 @@ import cv2
 import numpy as np
 
 
-def style_descriptor(background):
+def style_descriptor(background, where=None):
     """Colour statistics of one (cell-free) background image.
 
     Args:
         background: ``(H, W)`` or ``(H, W, C)`` uint8/uint16 image (RGB order when C = 3).
+        where: optional ``(H, W)`` bool map of the pixels to use (e.g. outside the cells
+            of an image that still has them); all pixels when ``None`` or empty.
     Returns ``(6,)`` float64: mean and standard deviation of CIE L*a*b* (L in 0..100,
-    a/b roughly -128..127) over all pixels. Grey images (1 channel, or 3 equal channels)
-    have a = b = 0; other channel counts use the mean channel as grey.
+    a/b roughly -128..127) over those pixels. Grey images (1 channel, or 3 equal
+    channels) have a = b = 0; other channel counts use the mean channel as grey.
     """
     image = np.asarray(background)
     if image.dtype not in (np.uint8, np.uint16):
@@ -28,6 +30,8 @@ def style_descriptor(background):
         grey = scaled.mean(axis=2) if scaled.ndim == 3 else scaled
         lab = cv2.cvtColor(np.repeat(grey[..., None], 3, axis=2), cv2.COLOR_RGB2LAB)
     pixels = lab.reshape(-1, 3).astype(np.float64)
+    if where is not None and np.any(where):
+        pixels = pixels[np.asarray(where, dtype=bool).reshape(-1)]
     return np.concatenate([pixels.mean(axis=0), pixels.std(axis=0)])
 
 
@@ -49,3 +53,25 @@ def style_neighbours(descriptors, k):
     np.fill_diagonal(distances, -1.0)  # itself first, even among identical descriptors
     order = np.argsort(distances, axis=1, kind='stable')
     return order[:, :min(k, len(descriptors))]
+
+
+def rank_by_style(query, descriptors):
+    """``(N,)`` int64 indices of ``descriptors`` by Euclidean distance to ``query`` (ties
+    by index)."""
+    distances = np.linalg.norm(np.asarray(descriptors, np.float64) - query, axis=1)
+    return np.argsort(distances, kind='stable')
+
+
+def style_bank(bank, ranked_sources, k):
+    """The objects of ``bank`` cut from the first ``k`` image names of ``ranked_sources``.
+
+    Widens past ``k`` until the named images hold an object (e.g. when the nearest images
+    only have cells on their border). Returns an ``ObjectBank``; raises ``ValueError`` if
+    no object comes from any of ``ranked_sources``.
+    """
+    for n in range(max(int(k), 1), len(ranked_sources) + 1):
+        names = set(ranked_sources[:n])
+        subset = bank.subset(lambda obj: obj.source in names)
+        if len(subset):
+            return subset
+    raise ValueError(f'no object of {bank} comes from the {len(ranked_sources)} ranked images')

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..core import choose_objects, compose_image, style_descriptor, style_neighbours
+from ..core import (choose_objects, compose_image, style_bank, style_descriptor,
+                     style_neighbours)
 from ..synth import SyntheticSample
 
 COUNT_MODES = ('distribution', 'mode')
@@ -93,15 +94,8 @@ class IAAAGenerator:
         assets = self.assets
         descriptors = np.stack([style_descriptor(bg) for bg in assets.backgrounds])
         ranking = style_neighbours(descriptors, len(descriptors))
-        banks = {}
-        for index, order in enumerate(ranking):
-            for n in range(k, len(order) + 1):  # widen until the images hold an object
-                names = {assets.background_sources[i] for i in order[:n]}
-                bank = assets.bank.subset(lambda obj: obj.source in names)
-                if len(bank):
-                    break
-            banks[index] = bank
-        return banks
+        return {index: style_bank(assets.bank, [assets.background_sources[i] for i in order], k)
+                for index, order in enumerate(ranking)}
 
     def output_shape(self, seed, index):
         """``(H, W)`` of sample ``index`` without generating it."""

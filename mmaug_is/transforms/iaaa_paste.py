@@ -3,7 +3,9 @@
 Like mmdet's ``CopyPaste``, but the pasted objects are real SCOs/MCOs of the training
 set, augmented by searched policies, placed where their corner pixels match the image
 (paper 2.3), Gaussian-feathered, and never over an annotated cell. The new instances
-carry their exact (unfiltered) masks.
+carry their exact (unfiltered) masks. With ``style_neighbours = k > 0`` the cells come only
+from the ``k`` source images whose backgrounds look most like the current image outside
+its cells (``core.style``).
 """
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
-from ..core import CellObject, ObjectBank, choose_objects, compose_image, masks_to_boxes
+from ..core import (CellObject, ObjectBank, choose_objects, compose_image, masks_to_boxes,
+                    rank_by_style, style_bank, style_descriptor)
 from ..core.policy import Policy, read_policy_file
 from ..datasets.synthetic_coco import as_loaded_image
 from ..synth import RealAssets
@@ -26,6 +29,14 @@ def _bank_as_loaded(bank, color_type):
         return CellObject(as_loaded_image(obj.image, color_type), obj.masks, obj.kind,
                           obj.source, obj.bbox_xyxy, obj.ann_ids)
     return ObjectBank([convert(o) for o in bank.scos], [convert(o) for o in bank.mcos])
+
+
+def _loaded_style(image, where=None):
+    """``core.style_descriptor`` of a pipeline image (BGR channel order when 3 channels)."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = image[..., ::-1]
+    return style_descriptor(image, where)
 
 
 def _existing_cells(results):
@@ -60,10 +71,13 @@ class IAAAPaste(BaseTransform):
         n_candidates, sigma, spacing: placement tries, feather (px), free margin (px).
         color_type: the ``LoadImageFromFile`` color_type of the pipeline.
         cache_root: where the real-data assets are cached.
+        style_neighbours: ``0``: cells from any source image; ``k > 0``: only from the
+            ``k`` source images of most similar background style (for mixed stains).
     """
 
     def __init__(self, source, policies=(), max_cells=10, prob=0.5, label=0, n_candidates=50,
-                 sigma=1.0, spacing=1, color_type='color', cache_root='work_dirs/mmaug_cache'):
+                 sigma=1.0, spacing=1, color_type='color', cache_root='work_dirs/mmaug_cache',
+                 style_neighbours=0):
         self.source = dict(source)
         self.policies = (read_policy_file(policies)['policies']
                          if isinstance(policies, (str, Path)) else
@@ -75,6 +89,13 @@ class IAAAPaste(BaseTransform):
                                       cache_root, progress=False)
         self.sco_fraction = assets.stats.sco_fraction
         self.bank = _bank_as_loaded(assets.bank, color_type)
+        self.style_neighbours = int(style_neighbours)
+        if self.style_neighbours < 0:
+            raise ValueError(f'style_neighbours must be >= 0, got {style_neighbours}')
+        self.style_sources = assets.background_sources
+        self.style_descriptors = np.stack([
+            _loaded_style(as_loaded_image(bg, color_type)) for bg in assets.backgrounds
+        ]) if self.style_neighbours else None
 
     @cache_randomness
     def _draw_seed(self):
@@ -86,17 +107,27 @@ class IAAAPaste(BaseTransform):
     def _augment(self, image, masks, rng):
         return self.policies[rng.integers(len(self.policies))].apply(image, masks, rng)
 
+    def _bank_for(self, image, occupied):
+        """The objects that may go into ``image`` (its cells: ``occupied``)."""
+        if not self.style_neighbours:
+            return self.bank
+        order = rank_by_style(_loaded_style(image, ~occupied), self.style_descriptors)
+        return style_bank(self.bank, [self.style_sources[i] for i in order],
+                          self.style_neighbours)
+
     def transform(self, results):
         seed = self._draw_seed()
         if seed is None:
             return results
         rng = np.random.default_rng(seed)
+        occupied = _existing_cells(results)
         n_cells = int(rng.integers(1, self.max_cells + 1))
-        objects = choose_objects(self.bank, n_cells, self.sco_fraction, rng)
+        objects = choose_objects(self._bank_for(results['img'], occupied), n_cells,
+                                 self.sco_fraction, rng)
         composed = compose_image(results['img'], objects, rng,
                                  transform=self._augment if self.policies else None,
                                  n_candidates=self.n_candidates, sigma=self.sigma,
-                                 spacing=self.spacing, occupied=_existing_cells(results))
+                                 spacing=self.spacing, occupied=occupied)
         if composed.n_cells == 0:
             return results
         results['img'] = composed.image
@@ -119,5 +150,6 @@ class IAAAPaste(BaseTransform):
         return (f'{type(self).__name__}(source={self.source}, policies={len(self.policies)}, '
                 f'max_cells={self.max_cells}, prob={self.prob}, label={self.label}, '
                 f'n_candidates={self.n_candidates}, sigma={self.sigma}, '
-                f'spacing={self.spacing}, color_type={self.color_type!r})')
+                f'spacing={self.spacing}, color_type={self.color_type!r}, '
+                f'style_neighbours={self.style_neighbours})')
 

@@ -1,4 +1,4 @@
-"""IAAAGenerator with style_neighbours on dsb2018_brightfield (grey tiles + stained)."""
+"""Style-matched IAAA (style_neighbours) on dsb2018_brightfield (grey tiles + stained)."""
 import json
 
 import numpy as np
@@ -67,3 +67,46 @@ def test_cache_key_changes_only_when_style_matching_is_used():
     plain = IAAASettings().to_dict()
     assert 'style_neighbours' not in plain  # keys of caches made before the option hold
     assert IAAASettings(style_neighbours=8).to_dict() == dict(plain, style_neighbours=8)
+
+
+def _load_real(root, split, modality):
+    """Pipeline results (image + cell masks) of the first ``split`` image of ``modality``."""
+    from mmcv.transforms import Compose
+
+    real = json.loads((root / 'annotations' / f'{split}.json').read_text())
+    info = next(i for i in real['images'] if i['modality'] == modality)
+    anns = [a for a in real['annotations'] if a['image_id'] == info['id']]
+    load = Compose([dict(type='LoadImageFromFile'),
+                    dict(type='LoadAnnotations', with_bbox=True, with_mask=True)])
+    return load(dict(
+        img_path=str(root / 'images' / info['file_name']),
+        instances=[dict(bbox=[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                              a['bbox'][1] + a['bbox'][3]],
+                        bbox_label=0, ignore_flag=0, mask=a['segmentation']) for a in anns]))
+
+
+def test_iaaa_paste_keeps_grey_images_grey(brightfield_root, tmp_path):
+    """IAAAPaste into a held-out grey tile: style-matched cells keep it grey."""
+    from mmaug_is.transforms import IAAAPaste
+
+    source = dict(ann_file=str(brightfield_root / 'annotations' / 'train.json'),
+                  img_dir=str(brightfield_root / 'images'))
+    matched = IAAAPaste(source, max_cells=10, prob=1.0, cache_root=str(tmp_path),
+                        style_neighbours=8)
+    unmatched = IAAAPaste(source, max_cells=10, prob=1.0, cache_root=str(tmp_path))
+    unmatched_colour = 0
+    for seed in range(6):
+        np.random.seed(seed)
+        results = _load_real(brightfield_root, 'val', 'brightfield_grey')
+        n_real = len(results['gt_bboxes'])
+        out = matched(results)
+        image = out['img']
+        assert len(out['gt_bboxes']) > n_real
+        assert (image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all()
+        np.random.seed(seed)
+        other = unmatched(_load_real(brightfield_root, 'val', 'brightfield_grey'))['img']
+        unmatched_colour += int((other[..., 0] != other[..., 2]).any())
+    assert unmatched_colour >= 1
+    assert 'style_neighbours=8' in repr(matched)
+    with pytest.raises(ValueError, match='style_neighbours'):
+        IAAAPaste(source, cache_root=str(tmp_path), style_neighbours=-2)
