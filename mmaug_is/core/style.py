@@ -69,7 +69,7 @@ def style_bank(bank, ranked_sources, k):
     only have cells on their border). Returns an ``ObjectBank``; raises ``ValueError`` if
     no object comes from any of ``ranked_sources``.
     """
-    for n in range(max(int(k), 1), len(ranked_sources) + 1):
+    for n in range(min(max(int(k), 1), len(ranked_sources)), len(ranked_sources) + 1):
         names = set(ranked_sources[:n])
         subset = bank.subset(lambda obj: obj.source in names)
         if len(subset):

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from mmaug_is.core import remove_cells, read_image, style_descriptor, style_neighbours
+from mmaug_is.core import (ObjectBank, rank_by_style, read_image, remove_cells, style_bank,
+                           style_descriptor, style_neighbours)
 
 
 @pytest.fixture(scope='module')
@@ -59,3 +60,29 @@ def test_bad_inputs():
         style_neighbours(np.zeros((2, 6)), 0)
     with pytest.raises(ValueError, match='descriptors'):
         style_neighbours(np.zeros((0, 6)), 1)
+
+
+def test_style_bank_widens_and_clips(fluo_bank):
+    sources = sorted({obj.source for obj in fluo_bank.objects})
+    first = style_bank(fluo_bank, sources, 1)
+    assert {obj.source for obj in first.objects} == {sources[0]}
+    ranked = ['no_such_image.png'] + sources  # the nearest image holds no object: widen
+    assert {obj.source for obj in style_bank(fluo_bank, ranked, 1).objects} == {sources[0]}
+    everything = style_bank(fluo_bank, sources, 10 * len(sources))  # k above N: all images
+    assert len(everything) == len(fluo_bank)
+    with pytest.raises(ValueError, match='no object'):
+        style_bank(fluo_bank, ['no_such_image.png'], 1)
+    with pytest.raises(ValueError, match='no object'):
+        style_bank(ObjectBank(), [], 1)
+
+
+def test_rank_by_style_and_where():
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[:4] = 255  # top half white, bottom half black
+    top, bottom = np.zeros((8, 8), bool), np.zeros((8, 8), bool)
+    top[:4], bottom[4:] = True, True
+    assert style_descriptor(image, top)[0] > 99 and style_descriptor(image, bottom)[0] < 1
+    np.testing.assert_allclose(style_descriptor(image, np.zeros((8, 8), bool)),
+                               style_descriptor(image))  # empty selection: all pixels
+    descriptors = np.array([[50.0] * 6, [0.0] * 6, [100.0] * 6, [0.0] * 6])
+    assert rank_by_style(np.zeros(6), descriptors).tolist() == [1, 3, 0, 2]
