@@ -4,7 +4,9 @@ Every (detector group, setting, seed) is trained with tools/train.py in its own 
 (work_root/name/<group>/<setting>/seed<k>) and its final checkpoint is evaluated on the
 TEST split with tools/test.py; the table (mean ± std over seeds, gains over `original`,
 paired per-seed gains) is written as Markdown, CSV, JSON and a bar chart. Restarting the
-same command skips finished runs and resumes interrupted ones.
+same command skips finished runs and resumes interrupted ones. Two copies of one command
+share the work (each run is locked by the copy training it; the other moves on), and
+`--report-only` rewrites the tables from the runs finished so far without training.
 
 Usage:
     # explicit configs (one table row, named after the first config or --group)
@@ -20,7 +22,8 @@ Usage:
     `{seed}` in any cfg option is replaced by the run's seed (e.g. to vary the synthetic
     data: `iaaa::train_dataloader.dataset.datasets.1.seed={seed}`).
 
-Exit code: 0 all runs finished, 1 some run failed (others still ran), 2 invalid plan.
+Exit code: 0 all runs finished (or --report-only), 1 some run failed (others still ran),
+2 invalid plan.
 """
 import argparse
 import os
@@ -33,7 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # noqa: E402
                                    describe_plan, detector_groups, execute_runs,
                                    explicit_groups, plan_runs, run_state, write_report)
-from mmaug_is.benchmarking.runs import check_name  # noqa: E402
+from mmaug_is.benchmarking.runs import check_name, read_json  # noqa: E402
 from mmaug_is.benchmarking.tables import metric_markdown  # noqa: E402
 
 RECORDED_ENV = ('MMAUG_OFFLINE', 'OMP_NUM_THREADS')
@@ -66,6 +69,8 @@ def parse_args(argv=None):
                         'benchmarks/results/NAME in the repository)')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the runs and their commands, run nothing')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the tables from the finished runs; train nothing')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
     if args.settings and not args.detectors:
@@ -102,6 +107,19 @@ def build_plan(args):
     return runs, list(groups), settings
 
 
+def _report_finished(runs, states, report, out_dir, name):
+    """Write the tables of the finished runs, list the others; returns the exit code 0."""
+    results = [read_json(run.work_dir / 'result.json')
+               for run, state in zip(runs, states) if state == 'done']
+    pending = [f'{run.name} ({state})' for run, state in zip(runs, states) if state != 'done']
+    print(f'{name}: {len(results)} of {len(runs)} runs finished; not finished: '
+          f'{", ".join(pending) or "none"}')
+    if results:
+        print('\n'.join(metric_markdown(report(results), 'AP')))
+        print(f'report: {out_dir / (name + ".md")}')
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -129,6 +147,8 @@ def main(argv=None):
                             invocations, failures, environment, cwd=REPO_ROOT)
 
     states = [run_state(run) for run in runs]
+    if args.report_only:
+        return _report_finished(runs, states, report, out_dir, args.name)
     print(f'{args.name}: {len(runs)} runs ({states.count("done")} finished earlier, '
           f'{states.count("resume") + states.count("test")} to resume, '
           f'{states.count("new")} new); results -> {out_dir}')

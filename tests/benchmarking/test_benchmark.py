@@ -313,6 +313,14 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
     assert {s: (runs / s / 'seed0' / 'result.json').stat().st_mtime_ns for s in results} == mtimes
     assert '`faster_rcnn_r18_sample/broken/seed0` (train)' in (out_dir / 'e2e.md').read_text()
 
+    (out_dir / 'e2e.md').unlink()
+    pending = f'pending={SAMPLE_CFG}::optim_wrapper.optimizer.lr=0.001'
+    third = _benchmark(*common, '--setting', pending, '--report-only')
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert '[run ]' not in third.stdout and not (runs / 'pending').exists()
+    assert '2 of 3 runs finished' in third.stdout and 'pending/seed0 (new)' in third.stdout
+    assert '| `faster_rcnn_r18_sample` |' in (out_dir / 'e2e.md').read_text()
+
 
 def test_run_lock_refuses_a_live_holder_and_takes_over_a_stale_one(tmp_path, fake_runner):
     run = plan_runs(explicit_groups([f'a={tmp_path / "base.py"}']), [0], tmp_path / 'w')[0]
