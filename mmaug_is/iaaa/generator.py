@@ -18,7 +18,7 @@ from ..core import (choose_objects, compose_image, style_bank, style_descriptor,
                      style_neighbours)
 from ..synth import SyntheticSample
 
-COUNT_MODES = ('distribution', 'mode')
+COUNT_MODES = ('distribution', 'mode', 'background')
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class IAAASettings:
     """Generator settings (JSON-able; part of every cache key).
 
     Attributes:
-        count_mode: ``'distribution'`` (draw the cell count from the real images) or
-            ``'mode'`` (always the most frequent count, as in the paper).
+        count_mode: ``'distribution'`` (draw the cell count from the real images),
+            ``'mode'`` (always the most frequent count, as in the paper) or
+            ``'background'`` (the count of the real image the background came from).
         n_candidates: random positions tried per object (paper 2.3's n).
         sigma: Gaussian feather of the pasted object, pixels.
         spacing: free pixels kept around every placed cell.
@@ -97,6 +98,17 @@ class IAAAGenerator:
         return {index: style_bank(assets.bank, [assets.background_sources[i] for i in order], k)
                 for index, order in enumerate(ranking)}
 
+    def _cell_count(self, background_index, rng):
+        """Cells to place on background ``background_index`` (``count_mode``)."""
+        stats = self.assets.stats
+        if self.settings.count_mode != 'background':
+            return stats.sample_cell_count(rng, self.settings.count_mode)
+        if len(stats.cell_counts) != len(self.assets.backgrounds):
+            raise ValueError(f"count_mode='background' needs one cell count per background: "
+                             f'{len(stats.cell_counts)} counts, '
+                             f'{len(self.assets.backgrounds)} backgrounds')
+        return int(stats.cell_counts[background_index])
+
     def output_shape(self, seed, index):
         """``(H, W)`` of sample ``index`` without generating it."""
         rng = np.random.default_rng([int(seed), int(index)])
@@ -108,7 +120,7 @@ class IAAAGenerator:
         assets, settings = self.assets, self.settings
         background_index = self._background_index(rng)
         background = assets.backgrounds[background_index]
-        n_cells = assets.stats.sample_cell_count(rng, settings.count_mode)
+        n_cells = self._cell_count(background_index, rng)
         objects = choose_objects(self.bank_for(background_index), n_cells,
                                  assets.stats.sco_fraction, rng)
         composed = compose_image(background, objects, rng,

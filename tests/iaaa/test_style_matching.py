@@ -110,3 +110,19 @@ def test_iaaa_paste_keeps_grey_images_grey(brightfield_root, tmp_path):
     assert 'style_neighbours=8' in repr(matched)
     with pytest.raises(ValueError, match='style_neighbours'):
         IAAAPaste(source, cache_root=str(tmp_path), style_neighbours=-2)
+
+
+def test_background_count_mode_uses_the_background_images_count(brightfield_assets):
+    assets, _ = brightfield_assets
+    generator = IAAAGenerator(assets, [], IAAASettings(count_mode='background',
+                                                       style_neighbours=1))
+    rng = np.random.default_rng(0)
+    for index in (0, 7, 41):
+        assert generator._cell_count(index, rng) == assets.stats.cell_counts[index]
+    sample = generator.generate(0, 2)
+    background = generator._background_index(np.random.default_rng([0, 2]))
+    assert 0 < len(sample.masks) <= assets.stats.cell_counts[background]
+    broken = RealAssets(assets.bank, assets.backgrounds[:-1], assets.background_sources[:-1],
+                        assets.stats)
+    with pytest.raises(ValueError, match='one cell count per background'):
+        IAAAGenerator(broken, [], IAAASettings(count_mode='background')).generate(0, 0)
