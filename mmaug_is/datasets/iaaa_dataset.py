@@ -25,7 +25,8 @@ class IAAADataset(SyntheticCocoDataset):
         policies: path of a ``policies.json`` from ``tools/iaaa_search.py``, or a list of
             policy dicts; ``[]`` pastes the cells unaugmented.
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
-        generator: ``IAAASettings`` fields (count_mode, n_candidates, sigma, spacing).
+        generator: ``IAAASettings`` fields (count_mode, n_candidates, sigma, spacing,
+            style_neighbours).
         assets: ``RealAssets.build`` options (background_method, background_candidates,
             background_sigma, seed).
     """
