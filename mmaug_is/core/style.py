@@ -7,6 +7,7 @@ look like the cell's own source image.
 """
 import cv2
 import numpy as np
+from scipy.spatial.distance import cdist
 
 
 def style_descriptor(background, where=None):
@@ -49,7 +50,7 @@ def style_neighbours(descriptors, k):
         raise ValueError(f'need (N, D) descriptors with N >= 1, got {descriptors.shape}')
     if k < 1:
         raise ValueError(f'k must be >= 1, got {k}')
-    distances = np.linalg.norm(descriptors[:, None] - descriptors[None], axis=2)
+    distances = cdist(descriptors, descriptors)  # (N, N) Euclidean
     np.fill_diagonal(distances, -1.0)  # itself first, even among identical descriptors
     order = np.argsort(distances, axis=1, kind='stable')
     return order[:, :min(k, len(descriptors))]
