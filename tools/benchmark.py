@@ -7,12 +7,18 @@ paired per-seed gains) is written as Markdown, CSV, JSON and a bar chart. Restar
 same command skips finished runs and resumes interrupted ones. Two copies of one command
 share the work (each run is locked by the copy training it; the other moves on), and
 `--report-only` rewrites the tables from the runs finished so far without training.
+The tables list every finished run of the benchmark NAME, also those of earlier commands
+that this one does not plan, so seeds or settings can be added by a later command (give
+it the same --group); another --name starts a separate table.
 
 Usage:
     # explicit configs (one table row, named after the first config or --group)
     python tools/benchmark.py --name fluo_cpu --offline --seeds 0 1 2 \
         --setting original=configs/cpu/faster_rcnn_r18_fluo.py \
         --setting iaaa=configs/cpu/faster_rcnn_r18_fluo_iaaa.py
+    # later: one more setting and seed in the same table
+    python tools/benchmark.py --name fluo_cpu --offline --seeds 3 --group faster_rcnn_r18_fluo \
+        --setting copypaste=configs/cpu/faster_rcnn_r18_fluo_copypaste.py
     # the paper's detectors: original -> configs/baselines/<d>.py, s -> configs/s/<d>.py
     python tools/benchmark.py --name paper --detectors faster_rcnn_r101 atss_r101 \
         --settings original iaaa saaa --seeds 0 1 2
@@ -35,7 +41,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # noqa: E402
                                    describe_plan, detector_groups, execute_runs,
-                                   explicit_groups, plan_runs, run_state, write_report)
+                                   explicit_groups, finished_results, plan_runs, run_state,
+                                   write_report)
 from mmaug_is.benchmarking.runs import check_name, read_json  # noqa: E402
 from mmaug_is.benchmarking.tables import metric_markdown  # noqa: E402
 
@@ -128,8 +135,8 @@ def main(argv=None):
     except PlanError as err:
         print(f'benchmark: error: {err}', file=sys.stderr)
         return 2
-    # the command that trains what the tables show (--report-only just rewrites them)
-    invocation = _invocation([a for a in argv if a != '--report-only'])
+    # the command that trains what the tables show (without flags that change no result)
+    invocation = _invocation([a for a in argv if a not in ('--report-only', '--no-progress')])
     runner = ToolRunner(tools_dir=REPO_ROOT / 'tools', cwd=REPO_ROOT,
                     python=_python_command(REPO_ROOT), offline=args.offline,
                     invocation=invocation)
@@ -141,11 +148,20 @@ def main(argv=None):
     if args.offline:
         environment['MMAUG_OFFLINE'] = '1'
 
+    unplanned = finished_results(Path(args.work_root) / args.name,
+                                 exclude=[run.work_dir for run in runs])
+    if unplanned:
+        print(f'{args.name}: the tables also list {len(unplanned)} finished run(s) of earlier '
+              f'commands: {", ".join(r["run"] for r in unplanned)}')
+    all_groups = list(dict.fromkeys(groups + [r['group'] for r in unplanned]))
+    all_settings = list(dict.fromkeys(settings + [r['setting'] for r in unplanned]))
+
     def report(results, failures=()):
+        results = list(results) + unplanned
         earlier = [r.get('invocation') for r in results if r.get('invocation')]
         invocations = list(dict.fromkeys(earlier + [invocation]))
-        return write_report(out_dir, args.name, results, args.baseline, groups, settings,
-                            invocations, failures, environment, cwd=REPO_ROOT)
+        return write_report(out_dir, args.name, results, args.baseline, all_groups,
+                            all_settings, invocations, failures, environment, cwd=REPO_ROOT)
 
     states = [run_state(run) for run in runs]
     if args.report_only:

@@ -6,12 +6,13 @@ per-seed gains, Markdown / CSV / JSON / bar chart. CLI: ``tools/benchmark.py``.
 """
 from .runs import (METRIC_KEYS, PlanError, Run, RunFailed, Setting, ToolRunner,
                    check_work_dirs, describe_plan, detector_groups, execute_run, execute_runs,
-                   explicit_groups, find_test_metrics, plan_runs, run_state)
+                   explicit_groups, find_test_metrics, finished_results, plan_runs,
+                   run_state)
 from .tables import METRICS, mean_std, paired_gain, summarize, write_report
 
 __all__ = [
     'METRICS', 'METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
     'check_work_dirs', 'describe_plan', 'detector_groups', 'execute_run', 'execute_runs',
-    'explicit_groups', 'find_test_metrics', 'mean_std', 'paired_gain', 'plan_runs',
+    'explicit_groups', 'find_test_metrics', 'finished_results', 'mean_std', 'paired_gain', 'plan_runs',
     'run_state', 'summarize', 'write_report',
 ]

@@ -34,7 +34,7 @@ from mmaug_is.core.io import atomic_open
 __all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
            'check_work_dirs', 'describe_plan', 'detector_groups',
            'execute_run', 'execute_runs', 'explicit_groups', 'find_test_metrics',
-           'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json', 'run_state',
+           'finished_results', 'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json', 'run_state',
            'write_json']
 
 # metric name in the tables -> key of mmdet's CocoMetric (bbox) in the metrics json
@@ -324,6 +324,14 @@ def run_state(run):
     if (run.work_dir / 'last_checkpoint').is_file():
         return 'resume'
     return 'new'
+
+
+def finished_results(run_root, exclude=()):
+    """``result.json`` contents of the finished runs under ``run_root/<group>/<setting>/
+    seed<k>/`` whose work dir is not in ``exclude``, ordered by directory path."""
+    exclude = {Path(d).resolve() for d in exclude}
+    found = sorted(Path(run_root).glob('*/*/seed*/result.json'))
+    return [read_json(path) for path in found if path.parent.resolve() not in exclude]
 
 
 def last_checkpoint(work_dir, cwd):

@@ -322,6 +322,14 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
     report_md = (out_dir / 'e2e.md').read_text()
     assert '| `faster_rcnn_r18_sample` |' in report_md and '--report-only' not in report_md
 
+    # a later command planning only part of the benchmark keeps the other runs in the table
+    fourth = _benchmark(*common[:-2], '--report-only')  # without the lowlr setting
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    assert '1 finished run(s) of earlier commands: faster_rcnn_r18_sample/lowlr/seed0' \
+        in fourth.stdout
+    summary = json.loads((out_dir / 'summary.json').read_text())
+    assert summary['metrics']['AP']['cells']['faster_rcnn_r18_sample']['lowlr']['n'] == 1
+
 
 def test_run_lock_refuses_a_live_holder_and_takes_over_a_stale_one(tmp_path, fake_runner):
     run = plan_runs(explicit_groups([f'a={tmp_path / "base.py"}']), [0], tmp_path / 'w')[0]
