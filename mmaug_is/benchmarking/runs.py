@@ -10,7 +10,8 @@ by a config file plus optional cfg options, and a training seed. Each run lives 
 - ``train.log``       stdout + stderr of ``tools/train.py`` (appended on resume)
 - ``last_checkpoint`` written by mmengine: the path of the final checkpoint
 - ``train_done.json`` training finished (checkpoint, seconds, command)
-- ``test/``, ``test.log``  ``tools/test.py`` on the config's TEST split
+- ``test/``, ``test.log``  ``tools/test.py`` on the config's TEST split; its COCO
+                      detections in ``test/predictions.bbox.json``
 - ``result.json``     the finished run's COCO metrics (written atomically, last)
 
 Restarting the same plan skips runs with a ``result.json``, only tests runs whose
@@ -34,8 +35,8 @@ from mmaug_is.core.io import atomic_open
 __all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
            'check_work_dirs', 'describe_plan', 'detector_groups',
            'execute_run', 'execute_runs', 'explicit_groups', 'find_test_metrics',
-           'finished_results', 'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json', 'run_state',
-           'write_json']
+           'finished_results', 'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json',
+           'run_state', 'test_outputs', 'write_json']
 
 # metric name in the tables -> key of mmdet's CocoMetric (bbox) in the metrics json
 METRIC_KEYS = {
@@ -44,6 +45,7 @@ METRIC_KEYS = {
     'AP75': 'coco/bbox_mAP_75',
     'APs': 'coco/bbox_mAP_s',
 }
+PREDICTIONS = 'predictions'  # test/predictions.bbox.json: the test split's COCO detections
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
 _LOG_TAIL_LINES = 40
 
@@ -138,14 +140,15 @@ class ToolRunner:
                       'randomness.deterministic=False']
 
     def test_command(self, run, checkpoint):
-        """``tools/test.py`` argv evaluating ``checkpoint`` on the TEST split."""
+        """``tools/test.py`` argv evaluating ``checkpoint`` on the TEST split; the COCO
+        detections are kept as ``test/predictions.bbox.json``."""
+        test_dir = run.work_dir / 'test'
         cmd = [self.python, self.rel(self.tools_dir / 'test.py'), self.rel(run.config),
-               str(checkpoint), '--work-dir', self.rel(run.work_dir / 'test')]
+               str(checkpoint), '--work-dir', self.rel(test_dir)]
         if self.offline:
             cmd.append('--offline')
-        if run.cfg_options:
-            cmd += ['--cfg-options', *run.cfg_options]
-        return cmd
+        return cmd + ['--cfg-options', *run.cfg_options,
+                      f'test_evaluator.outfile_prefix={self.rel(test_dir / PREDICTIONS)}']
 
 
 # ----------------------------------------------------------------------------- planning
@@ -429,6 +432,25 @@ def evaluate(run, runner, checkpoint):
     return shlex.join(cmd), round(time.time() - start, 1), path, metrics
 
 
+def test_outputs(run, runner, since):
+    """``{'predictions': ..., 'test_ann_file': ...}`` of a finished test (paths as
+    ``runner.rel``), read from mmengine's config dump; ``{}`` if either is missing."""
+    from mmengine.config import Config
+
+    test_dir = run.work_dir / 'test'
+    predictions = test_dir / f'{PREDICTIONS}.bbox.json'
+    dumped = test_dir / Path(run.config).name
+    if not predictions.is_file() or predictions.stat().st_mtime < since - 1.0 \
+            or not dumped.is_file():
+        return {}
+    evaluator = Config.fromfile(dumped, import_custom_modules=False).get('test_evaluator')
+    ann_file = evaluator.get('ann_file') if isinstance(evaluator, dict) else None
+    if not ann_file or not (runner.cwd / ann_file).is_file():  # an absolute path stays
+        return {}
+    return {'predictions': runner.rel(predictions),
+            'test_ann_file': runner.rel(runner.cwd / ann_file)}
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -486,6 +508,7 @@ def _train_and_test(run, runner):
     if not Path(trained['checkpoint']).is_file():
         raise RunFailed(run, 'test', f'checkpoint {trained["checkpoint"]} (from '
                         f'{run.work_dir / "train_done.json"}) is missing')
+    test_start = time.time()
     test_cmd, test_seconds, metrics_path, coco = evaluate(run, runner, trained['checkpoint'])
     missing = [key for key in METRIC_KEYS.values() if key not in coco]
     if missing:
@@ -497,6 +520,7 @@ def _train_and_test(run, runner):
         'coco_metrics': coco,
         'checkpoint': runner.rel(trained['checkpoint']),
         'metrics_file': runner.rel(metrics_path),
+        **test_outputs(run, runner, test_start),
         'train_seconds': trained['seconds'],
         'resumed_training': trained['resumed'],
         'test_seconds': test_seconds,

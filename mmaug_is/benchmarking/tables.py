@@ -23,12 +23,14 @@ from scipy import stats as sps
 
 from mmaug_is.core.io import atomic_open
 
-__all__ = ['METRICS', 'format_cell', 'format_gain', 'mean_std', 'metric_csv',
+__all__ = ['METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell', 'format_gain', 'mean_std', 'metric_csv',
            'metric_markdown', 'paired_gain', 'paired_gains_csv', 'plot_bars',
            'render_markdown', 'runs_csv', 'summarize', 'to_points', 'write_report']
 
 METRICS = ('AP', 'AP50', 'AP75', 'APs')
-UNIT = 'AP points (COCO bbox AP x 100, max 300 detections) on the TEST split'
+UNIT = ('AP points (COCO bbox AP x 100 as mmdet\'s CocoMetric reports it: AP at 100 '
+        'detections per image, AP50 / AP75 / APs at the last of proposal_nums, 300 in '
+        'mmaug_is configs) on the TEST split')
 
 
 def to_points(value):
@@ -233,7 +235,7 @@ def _git_revision(cwd):
 
 
 def render_markdown(summary, results, name, invocations, failures=(), environment=None,
-                    chart=None, cwd=None):
+                    chart=None, cwd=None, bootstrap_rows=()):
     """The benchmark report as Markdown text; exact commands first.
 
     Args:
@@ -245,6 +247,7 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
         environment: ``{variable: value}`` worth recording (e.g. MMAUG_OFFLINE).
         chart: file name of the bar chart beside the Markdown file.
         cwd: repository root (for the git revision).
+        bootstrap_rows: ``bootstrap.run_bootstrap_gains`` rows (a section if any).
     """
     lines = [f'# Detector benchmark: {name}', '',
              'Reproduce (from the repository root; finished runs are skipped, interrupted '
@@ -269,8 +272,46 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
         lines += metric_markdown(summary, metric)
     if chart:
         lines += [f'![AP per setting]({chart})', '']
+    lines += bootstrap_markdown(bootstrap_rows, summary['settings'], summary['baseline'])
     lines += _runs_section(results)
     return '\n'.join(lines)
+
+
+def bootstrap_markdown(rows, settings, baseline):
+    """Markdown lines: per (group, seed) the gain of each setting over ``baseline`` on the
+    full test split with its paired-bootstrap interval, AP and AP50; [] without rows."""
+    if not rows:
+        return []
+    level, n_boot = rows[0]['level'], rows[0]['n_boot']
+    columns = [s for s in settings if s != baseline and any(r['setting'] == s for r in rows)]
+    lines = ['## Paired bootstrap over test images', '',
+             f'Gain over `{baseline}` of the same detector and seed on the same test images '
+             f'(AP points), with the {100 * level:.0f}% percentile interval over {n_boot} '
+             'resamples of the test images with replacement (resampling seed 0). It measures '
+             'test-set sampling noise, not training noise (the seeds above do that); `*`: the '
+             'interval excludes 0.', '']
+    cells = {(r['group'], r['seed'], r['setting'], r['metric']): r for r in rows}
+    keys = list(dict.fromkeys((r['group'], r['seed']) for r in rows))
+    for metric in ('AP', 'AP50'):
+        lines += [f'{metric}:', '', '| detector | seed | ' + ' | '.join(columns) + ' |',
+                  '|:---|---:|' + '---:|' * len(columns)]
+        for group, seed in keys:
+            values = []
+            for setting in columns:
+                r = cells.get((group, seed, setting, metric))
+                values.append('—' if r is None else
+                              f'{r["gain"]:+.2f} [{r["low"]:+.2f}, {r["high"]:+.2f}]'
+                              + ('*' if r['low'] > 0 or r['high'] < 0 else ''))
+            lines.append(f'| `{group}` | {seed} | ' + ' | '.join(values) + ' |')
+        lines.append('')
+    return lines
+
+
+def bootstrap_csv(rows):
+    """Tidy CSV of the paired-bootstrap rows (AP points)."""
+    keys = ['metric', 'group', 'setting', 'seed', 'a', 'b', 'gain', 'low', 'high',
+            'p_not_better', 'n_boot', 'level']
+    return _csv_text([keys] + [[r[k] for k in keys] for r in rows])
 
 
 def _csv_text(rows):
@@ -369,9 +410,10 @@ def _write_text(path, text):
 
 
 def write_report(out_dir, name, results, baseline='original', groups=None, settings=None,
-                 invocations=(), failures=(), environment=None, cwd=None):
+                 invocations=(), failures=(), environment=None, cwd=None, bootstrap_rows=()):
     """Write ``<name>.md``, ``<metric>.csv``, ``paired_gains.csv``, ``runs.csv``,
-    ``bars.png`` and ``summary.json`` into ``out_dir`` (atomically); return the summary.
+    ``bars.png``, ``summary.json`` and, given ``bootstrap_rows``, ``bootstrap.csv`` into
+    ``out_dir`` (atomically); return the summary.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -383,8 +425,11 @@ def write_report(out_dir, name, results, baseline='original', groups=None, setti
         _write_text(out_dir / f'{metric}.csv', metric_csv(summary, metric))
     _write_text(out_dir / 'paired_gains.csv', paired_gains_csv(summary))
     _write_text(out_dir / 'runs.csv', runs_csv(summary))
+    if bootstrap_rows:
+        _write_text(out_dir / 'bootstrap.csv', bootstrap_csv(bootstrap_rows))
     plot_bars(summary, out_dir / 'bars.png')
     _write_text(out_dir / f'{name}.md', render_markdown(
-        summary, results, name, invocations, failures, environment, 'bars.png', cwd))
+        summary, results, name, invocations, failures, environment, 'bars.png', cwd,
+        bootstrap_rows))
     _write_text(out_dir / 'summary.json', json.dumps(summary, indent=2) + '\n')
     return summary

@@ -291,11 +291,16 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
         assert set(result['metrics']) == {'AP', 'AP50', 'AP75', 'APs'}
         assert all(-1 <= v <= 1 for v in result['metrics'].values())
         assert (REPO_ROOT / result['checkpoint']).is_file() or Path(result['checkpoint']).is_file()
+        predictions = REPO_ROOT / result['predictions']  # test detections are kept
+        assert predictions.name == 'predictions.bbox.json'
+        assert isinstance(json.loads(predictions.read_text()), list)
+        assert Path(result['test_ann_file']).name == 'test.json'
     assert 'optim_wrapper.optimizer.lr=0.005' in results['lowlr']['commands']['train']
     assert 'randomness.seed=0' in results['original']['commands']['train']
     md = (out_dir / 'e2e.md').read_text()
     assert '--name e2e' in md.split('## AP')[0]
     assert '| `faster_rcnn_r18_sample` |' in md and 'mean gain vs original' in md
+    assert '## Paired bootstrap over test images' in md and (out_dir / 'bootstrap.csv').is_file()
     for name in ('AP.csv', 'AP50.csv', 'AP75.csv', 'APs.csv', 'bars.png', 'summary.json'):
         assert (out_dir / name).is_file(), name
     summary = json.loads((out_dir / 'summary.json').read_text())

@@ -1,0 +1,282 @@
+"""Paired bootstrap over test images: is a detector's AP gain larger than test-set noise?
+
+A benchmark's test split is small (22 images on dsb2018), so the AP of one checkpoint
+depends on which images happen to be in it. Resampling the test images with replacement
+and scoring both detectors on the *same* resample gives the spread of their AP difference
+(Efron & Tibshirani's paired bootstrap). It complements training seeds: seeds measure
+training noise, the bootstrap measures test-set sampling noise; neither covers the other.
+
+COCO matching (``COCOeval.evaluate``) is done once per detector; each resample only
+re-accumulates the per-image matches, vectorised, exactly as ``COCOeval.accumulate`` and
+``summarize`` do (101 recall points, precision envelope). Like mmdet's ``CocoMetric``
+(pycocotools' ``summarize``), AP is read at 100 detections per image, AP50, AP75 and APs
+at the last of ``maxDets`` (300 here). The identity resample reproduces mmdet's numbers.
+"""
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from .runs import write_json
+
+__all__ = ['BootstrapGain', 'ImageMatches', 'coco_stats', 'match_images', 'paired_bootstrap',
+           'run_bootstrap_gains']
+
+# table metric -> (IoU threshold index or None for 0.50:0.95, area range, detections per
+# image: None = max_dets); pycocotools' summarize reads stats[0] at its default 100
+_METRIC_SLICES = {'AP': (None, 'all', 100), 'AP50': (0, 'all', None),
+                  'AP75': (5, 'all', None), 'APs': (None, 'small', None)}
+_AREAS = ('all', 'small')
+
+
+@dataclass
+class ImageMatches:
+    """One detector's COCO matches per test image, for one area range.
+
+    ``scores[i]`` (D_i,) detection scores (descending), ``matched[i]`` (T, D_i) bool,
+    ``ignored[i]`` (T, D_i) bool, ``n_gt[i]`` non-ignored ground-truth boxes of image i.
+    T = 10 IoU thresholds 0.50:0.05:0.95.
+    """
+    scores: list
+    matched: list
+    ignored: list
+    n_gt: np.ndarray
+
+
+def _load_gt(gt):
+    if isinstance(gt, COCO):
+        return gt
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(gt))
+
+
+def _load_predictions(preds):
+    if isinstance(preds, (str, Path)):
+        path = Path(preds)
+        if not path.is_file():
+            raise FileNotFoundError(f'prediction file not found: {path}')
+        try:
+            preds = json.loads(path.read_text(encoding='utf-8'))
+        except json.JSONDecodeError as err:
+            raise ValueError(f'corrupt prediction file {path}: {err}') from None
+    if not isinstance(preds, list):
+        raise ValueError('predictions must be a list of COCO detections '
+                         '(image_id, category_id, bbox, score)')
+    return preds
+
+
+def match_images(gt, preds, image_ids=None, max_dets=300):
+    """Match one detector's boxes to the ground truth, per image.
+
+    Args:
+        gt: COCO annotation file path or ``pycocotools.coco.COCO``.
+        preds: COCO detection list, or a path to its json (mmdet's ``*.bbox.json``).
+        image_ids: the test images (default: every image of ``gt``).
+        max_dets: detections kept per image (mmdet's CocoMetric: the last proposal_num).
+    Returns ``{area: ImageMatches}`` for the areas 'all' and 'small', images in
+    ``image_ids`` order.
+    """
+    gt = _load_gt(gt)
+    preds = _load_predictions(preds)
+    image_ids = list(gt.getImgIds() if image_ids is None else image_ids)
+    if len(gt.getCatIds()) > 1:
+        raise ValueError(f'the paired bootstrap supports single-class ground truth; got '
+                         f'{len(gt.getCatIds())} categories')
+    unknown = {p.get('image_id') for p in preds} - set(gt.getImgIds())
+    if unknown:
+        raise ValueError(f'predictions name {len(unknown)} image id(s) not in the ground '
+                         f'truth, e.g. {sorted(unknown, key=str)[:3]}')
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = gt.loadRes(preds) if preds else COCO()
+        if not preds:  # loadRes cannot take an empty list: an empty result set
+            dt.dataset = {'images': gt.dataset['images'], 'categories':
+                          gt.dataset.get('categories', []), 'annotations': []}
+            dt.createIndex()
+        evaluator = COCOeval(gt, dt, 'bbox')
+        evaluator.params.imgIds = image_ids
+        evaluator.params.maxDets = [max_dets]  # evaluate() keeps maxDets[-1] per image
+        evaluator.evaluate()
+    params = evaluator.params
+    n_img = len(params.imgIds)
+    n_thr = len(params.iouThrs)
+    out = {}
+    for area in _AREAS:
+        a = params.areaRngLbl.index(area)
+        scores, matched, ignored, n_gt = [], [], [], np.zeros(n_img, dtype=np.int64)
+        for i in range(n_img):
+            # evalImgs holds one record per (category, area, image), images fastest
+            record = evaluator.evalImgs[a * n_img + i]
+            if record is None:
+                scores.append(np.zeros(0))
+                matched.append(np.zeros((n_thr, 0), dtype=bool))
+                ignored.append(np.zeros((n_thr, 0), dtype=bool))
+                continue
+            scores.append(np.asarray(record['dtScores'][:max_dets], dtype=np.float64))
+            matched.append(np.asarray(record['dtMatches'][:, :max_dets]) > 0)
+            ignored.append(np.asarray(record['dtIgnore'][:, :max_dets]).astype(bool))
+            n_gt[i] = int(np.count_nonzero(np.asarray(record['gtIgnore']) == 0))
+        out[area] = ImageMatches(scores, matched, ignored, n_gt)
+    return out
+
+
+def _precision_grid(matches, sample, keep, rec_thrs):
+    """(T, R) interpolated precision of the images in ``sample`` (indices, repeats allowed)
+    with the ``keep`` best detections per image; ``None`` when the sample holds no
+    non-ignored ground truth (COCO: -1)."""
+    n_gt = int(matches.n_gt[sample].sum())
+    if n_gt == 0:
+        return None
+    scores = np.concatenate([matches.scores[i][:keep] for i in sample])
+    order = np.argsort(-scores, kind='mergesort')
+    matched = np.concatenate([matches.matched[i][:, :keep] for i in sample], axis=1)[:, order]
+    ignored = np.concatenate([matches.ignored[i][:, :keep] for i in sample], axis=1)[:, order]
+    tp = np.cumsum(matched & ~ignored, axis=1, dtype=np.float64)
+    fp = np.cumsum(~matched & ~ignored, axis=1, dtype=np.float64)
+    n_det = tp.shape[1]
+    if n_det == 0:
+        return np.zeros((tp.shape[0], len(rec_thrs)))
+    recall = tp / n_gt
+    precision = tp / (tp + fp + np.spacing(1))
+    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+    grid = np.zeros((tp.shape[0], len(rec_thrs)))
+    for t in range(tp.shape[0]):
+        idx = np.searchsorted(recall[t], rec_thrs, side='left')
+        inside = idx < n_det
+        grid[t, inside] = envelope[t, idx[inside]]
+    return grid
+
+
+_REC_THRS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+
+
+def coco_stats(matches, sample=None, max_dets=300):
+    """AP, AP50, AP75, APs (fractions; -1 = no ground truth of that size) of the images
+    ``sample`` (indices into the matched images, repeats allowed; default all), read as
+    mmdet's CocoMetric reads them (AP at 100 detections, the others at ``max_dets``)."""
+    sample = np.arange(len(matches['all'].n_gt)) if sample is None else np.asarray(sample)
+    grids = {}
+    stats = {}
+    for metric, (thr, area, keep) in _METRIC_SLICES.items():
+        keep = max_dets if keep is None else min(keep, max_dets)
+        if (area, keep) not in grids:
+            grids[area, keep] = _precision_grid(matches[area], sample, keep, _REC_THRS)
+        grid = grids[area, keep]
+        if grid is None:
+            stats[metric] = -1.0
+            continue
+        stats[metric] = float(np.mean(grid if thr is None else grid[thr]))
+    return stats
+
+
+@dataclass
+class BootstrapGain:
+    """Gain of detector B over A on one test set (AP points), with its bootstrap spread.
+
+    ``gain`` on the full test set; ``low``/``high`` the percentile interval at ``level``;
+    ``p_not_better`` the fraction of resamples where B does not beat A.
+    """
+    metric: str
+    a: float
+    b: float
+    gain: float
+    low: float
+    high: float
+    p_not_better: float
+    n_boot: int
+    level: float
+
+    def excludes_zero(self):
+        return self.low > 0 or self.high < 0
+
+
+def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_dets=300):
+    """Paired bootstrap of B - A over the test images of ``gt``.
+
+    Args:
+        gt: COCO ground-truth file (or ``COCO``); preds_a / preds_b: the two detectors'
+            COCO detections (lists or json paths); n_boot: resamples; seed: their RNG
+            seed; level: interval coverage; max_dets: detections per image.
+    Returns ``{metric: BootstrapGain}`` for AP, AP50, AP75, APs in AP points (x 100);
+    APs is omitted when the test set has no small objects.
+    """
+    gt = _load_gt(gt)
+    image_ids = sorted(gt.getImgIds())
+    if not image_ids:
+        raise ValueError('the ground truth has no images')
+    match_a = match_images(gt, preds_a, image_ids, max_dets)
+    match_b = match_images(gt, preds_b, image_ids, max_dets)
+    full_a, full_b = coco_stats(match_a, None, max_dets), coco_stats(match_b, None, max_dets)
+    rng = np.random.default_rng(seed)
+    diffs = {m: [] for m in _METRIC_SLICES}
+    for _ in range(n_boot):
+        sample = rng.integers(0, len(image_ids), len(image_ids))
+        stat_a = coco_stats(match_a, sample, max_dets)
+        stat_b = coco_stats(match_b, sample, max_dets)
+        for metric in _METRIC_SLICES:
+            if stat_a[metric] >= 0 and stat_b[metric] >= 0:
+                diffs[metric].append(100.0 * (stat_b[metric] - stat_a[metric]))
+    tail = 100.0 * (1.0 - level) / 2.0
+    gains = {}
+    for metric, values in diffs.items():
+        if full_a[metric] < 0 or not values:
+            continue
+        values = np.asarray(values)
+        low, high = np.percentile(values, [tail, 100.0 - tail])
+        gains[metric] = BootstrapGain(
+            metric, 100.0 * full_a[metric], 100.0 * full_b[metric],
+            100.0 * (full_b[metric] - full_a[metric]), float(low), float(high),
+            float(np.mean(values <= 0)), len(values), level)
+    return gains
+
+
+# --------------------------------------------------- benchmark runs: paired per seed
+
+def _file_signature(path):
+    stat = Path(path).stat()
+    return [str(path), stat.st_size, stat.st_mtime_ns]
+
+
+def _pair_gains(base, other, root, n_boot):
+    """Cached ``paired_bootstrap`` of two result dicts (same group and seed) -> {metric:
+    BootstrapGain as dict}; the cache sits beside ``other``'s predictions."""
+    pred_a, pred_b = (root / r['predictions'] for r in (base, other))
+    gt = root / other['test_ann_file']
+    inputs = dict(gt=_file_signature(gt), a=_file_signature(pred_a), b=_file_signature(pred_b),
+                  n_boot=n_boot, seed=0)
+    cache = pred_b.with_name(f'bootstrap_vs_{base["setting"]}.json')
+    if cache.is_file():
+        stored = json.loads(cache.read_text(encoding='utf-8'))
+        if stored.get('inputs') == inputs:
+            return stored['gains']
+    gains = {m: vars(g) for m, g in paired_bootstrap(gt, pred_a, pred_b, n_boot).items()}
+    write_json(cache, dict(inputs=inputs, gains=gains))
+    return gains
+
+
+def run_bootstrap_gains(results, baseline, root, n_boot=1000):
+    """Paired bootstrap of every finished run against the ``baseline`` run of the same
+    group and seed, where both kept their test predictions.
+
+    Args: results (result dicts with ``predictions`` / ``test_ann_file`` relative to
+    ``root``), baseline setting name, repository root, resamples per pair.
+    Returns rows ``{group, setting, seed, metric, a, b, gain, low, high, p_not_better,
+    n_boot, level}`` (AP points), in results order.
+    """
+    root = Path(root)
+    usable = [r for r in results if r.get('predictions') and r.get('test_ann_file')
+              and (root / r['predictions']).is_file()]
+    bases = {(r['group'], r['seed']): r for r in usable if r['setting'] == baseline}
+    rows = []
+    for result in usable:
+        base = bases.get((result['group'], result['seed']))
+        if result['setting'] == baseline or base is None:
+            continue
+        for metric, gain in _pair_gains(base, result, root, n_boot).items():
+            rows.append(dict(group=result['group'], setting=result['setting'],
+                             seed=result['seed'], **gain))
+    return rows

@@ -1,0 +1,158 @@
+"""Paired bootstrap of AP over test images, checked against pycocotools on real annotations.
+
+Detections are the real dsb2018_fluo test boxes with seeded jitter, misses and false
+positives (the most crowded image gets 150 confident false positives, so AP at 100 and at
+300 detections differ). pycocotools' COCOeval is the independent reference: for the full test set and
+for a resample with repeated images (built as a COCO set with duplicated images).
+"""
+import contextlib
+import copy
+import io
+import json
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from mmaug_is.benchmarking import bootstrap
+from mmaug_is.benchmarking.bootstrap import (coco_stats, match_images, paired_bootstrap,
+                                             run_bootstrap_gains)
+from mmaug_is.benchmarking.tables import bootstrap_markdown
+
+
+def _detections(gt_dataset, seed, jitter=0.15, miss=0.2, crowded_image=True):
+    """Seeded noisy detections of the ground-truth boxes (COCO result list)."""
+    rng = np.random.default_rng(seed)
+    dets = []
+    for ann in gt_dataset['annotations']:
+        if rng.random() < miss:
+            continue
+        x, y, w, h = ann['bbox']
+        x, y = x + rng.normal(0, jitter) * w, y + rng.normal(0, jitter) * h
+        w, h = w * np.exp(rng.normal(0, jitter)), h * np.exp(rng.normal(0, jitter))
+        dets.append(dict(image_id=ann['image_id'], category_id=ann['category_id'],
+                         bbox=[float(x), float(y), float(w), float(h)],
+                         score=float(rng.uniform(0.3, 1.0))))
+    for image in gt_dataset['images']:
+        for _ in range(int(rng.integers(0, 6))):
+            dets.append(dict(image_id=image['id'], category_id=1, score=float(rng.uniform(0, .6)),
+                             bbox=[float(v) for v in rng.uniform(0, 200, 2)] + [12.0, 12.0]))
+    if crowded_image:  # confident false positives push true ones past rank 100
+        counts = np.bincount([a['image_id'] for a in gt_dataset['annotations']])
+        crowded = int(np.argmax(counts))
+        for _ in range(150):
+            dets.append(dict(image_id=crowded, category_id=1, score=float(rng.uniform(.5, 1)),
+                             bbox=[float(v) for v in rng.uniform(0, 240, 2)] + [8.0, 8.0]))
+    return dets
+
+
+def _pycocotools_stats(gt_dataset, dets):
+    """mmdet CocoMetric's AP, AP50, AP75, APs (pycocotools, maxDets 10/100/300)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = copy.deepcopy(gt_dataset)
+        gt.createIndex()
+        evaluator = COCOeval(gt, gt.loadRes(copy.deepcopy(dets)), 'bbox')
+        evaluator.params.maxDets = [10, 100, 300]
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return dict(zip(('AP', 'AP50', 'AP75', 'APs'), evaluator.stats[:4]))
+
+
+@pytest.fixture(scope='module')
+def gt_dataset(fluo_root):
+    return json.loads((fluo_root / 'annotations' / 'test.json').read_text())
+
+
+@pytest.fixture(scope='module')
+def gt_file(fluo_root):
+    return fluo_root / 'annotations' / 'test.json'
+
+
+def test_full_test_set_reproduces_pycocotools(gt_file, gt_dataset):
+    dets = _detections(gt_dataset, seed=1)
+    expected = _pycocotools_stats(gt_dataset, dets)
+    ours = coco_stats(match_images(gt_file, dets))
+    for metric, value in expected.items():
+        assert ours[metric] == pytest.approx(value, abs=1e-12), metric
+    # the crowded image makes 100 detections per image (mmdet's "AP") differ from 300
+    assert coco_stats(match_images(gt_file, dets, max_dets=100))['AP50'] < ours['AP50']
+
+
+def test_resample_with_repeats_equals_pycocotools_on_duplicated_images(gt_file, gt_dataset):
+    dets = _detections(gt_dataset, seed=2)
+    matches = match_images(gt_file, dets)
+    image_ids = COCO(str(gt_file)).getImgIds()
+    sample = np.random.default_rng(5).integers(0, len(image_ids), len(image_ids))
+    assert len(set(sample.tolist())) < len(sample)  # some images repeat
+    images = {im['id']: im for im in gt_dataset['images']}
+    dup = dict(categories=gt_dataset['categories'], images=[], annotations=[])
+    dup_dets = []
+    for new_id, index in enumerate(sample, start=1):
+        old_id = image_ids[index]
+        dup['images'].append(dict(images[old_id], id=new_id))
+        dup['annotations'] += [dict(a, image_id=new_id, id=len(dup['annotations']) + k + 1)
+                               for k, a in enumerate(a for a in gt_dataset['annotations']
+                                                     if a['image_id'] == old_id)]
+        dup_dets += [dict(d, image_id=new_id) for d in dets if d['image_id'] == old_id]
+    expected = _pycocotools_stats(dup, dup_dets)
+    ours = coco_stats(matches, sample)
+    for metric, value in expected.items():
+        assert ours[metric] == pytest.approx(value, abs=1e-12), metric
+
+
+def test_paired_bootstrap_separates_a_real_gain_from_none(gt_file, gt_dataset):
+    noisy = _detections(gt_dataset, seed=3, jitter=0.25, miss=0.4)
+    better = _detections(gt_dataset, seed=3, jitter=0.03, miss=0.05)
+    same = paired_bootstrap(gt_file, noisy, noisy, n_boot=200)
+    assert same['AP'].gain == 0 and same['AP'].low == 0 and same['AP'].high == 0
+    assert same['AP'].p_not_better == 1.0
+    gains = paired_bootstrap(gt_file, noisy, better, n_boot=200, seed=7)
+    assert set(gains) == {'AP', 'AP50', 'AP75', 'APs'}
+    for gain in gains.values():
+        assert gain.low <= gain.gain <= gain.high
+        assert gain.excludes_zero() and gain.gain > 0
+    again = paired_bootstrap(gt_file, noisy, better, n_boot=200, seed=7)
+    assert vars(again['AP']) == vars(gains['AP'])
+
+
+def test_bad_predictions_are_named(gt_file, gt_dataset, tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.bbox.json'):
+        match_images(gt_file, tmp_path / 'nope.bbox.json')
+    corrupt = tmp_path / 'corrupt.bbox.json'
+    corrupt.write_text('[{"image_id": 1,')
+    with pytest.raises(ValueError, match='corrupt.bbox.json'):
+        match_images(gt_file, corrupt)
+    with pytest.raises(ValueError, match='not in the ground truth'):
+        match_images(gt_file, [dict(image_id=987654, category_id=1, bbox=[0, 0, 5, 5],
+                                    score=0.5)])
+    empty = coco_stats(match_images(gt_file, []))
+    assert empty['AP'] == 0 and empty['AP50'] == 0
+
+
+def test_benchmark_rows_are_cached_beside_the_predictions(gt_file, gt_dataset, tmp_path,
+                                                          monkeypatch):
+    results = []
+    for setting, jitter in (('original', 0.25), ('iaaa', 0.05)):
+        pred = tmp_path / setting / 'test' / 'predictions.bbox.json'
+        pred.parent.mkdir(parents=True)
+        pred.write_text(json.dumps(_detections(gt_dataset, seed=4, jitter=jitter)))
+        results.append(dict(group='det', setting=setting, seed=0, test_ann_file=str(gt_file),
+                            predictions=str(pred.relative_to(tmp_path))))
+    results.append(dict(group='det', setting='saaa', seed=0))  # ran before predictions
+    rows = run_bootstrap_gains(results, 'original', tmp_path, n_boot=100)
+    assert {(r['setting'], r['metric']) for r in rows} == {
+        ('iaaa', m) for m in ('AP', 'AP50', 'AP75', 'APs')}
+    assert (tmp_path / 'iaaa' / 'test' / 'bootstrap_vs_original.json').is_file()
+
+    def fail(*args, **kwargs):
+        raise AssertionError('the cached pair was recomputed')
+
+    monkeypatch.setattr(bootstrap, 'paired_bootstrap', fail)
+    assert run_bootstrap_gains(results, 'original', tmp_path, n_boot=100) == rows
+    text = '\n'.join(bootstrap_markdown(rows, ['original', 'iaaa', 'saaa'], 'original'))
+    ap = next(r for r in rows if r['metric'] == 'AP')
+    assert f'| `det` | 0 | {ap["gain"]:+.2f} [{ap["low"]:+.2f}, {ap["high"]:+.2f}]*' in text
+    assert 'saaa' not in text  # no predictions: no column
