@@ -13,6 +13,6 @@ from .tables import METRICS, mean_std, paired_gain, summarize, write_report
 __all__ = [
     'METRICS', 'METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
     'check_work_dirs', 'describe_plan', 'detector_groups', 'execute_run', 'execute_runs',
-    'explicit_groups', 'find_test_metrics', 'finished_results', 'mean_std', 'paired_gain', 'plan_runs',
-    'run_state', 'summarize', 'write_report',
+    'explicit_groups', 'find_test_metrics', 'finished_results', 'mean_std', 'paired_gain',
+    'plan_runs', 'run_state', 'summarize', 'write_report',
 ]

@@ -2,8 +2,9 @@
 
 Detections are the real dsb2018_fluo test boxes with seeded jitter, misses and false
 positives (the most crowded image gets 150 confident false positives, so AP at 100 and at
-300 detections differ). pycocotools' COCOeval is the independent reference: for the full test set and
-for a resample with repeated images (built as a COCO set with duplicated images).
+300 detections differ). pycocotools' COCOeval is the independent reference: for the full
+test set and for a resample with repeated images (built as a COCO set with duplicated
+images).
 """
 import contextlib
 import copy
