@@ -24,8 +24,8 @@ from scipy import stats as sps
 from mmaug_is.core.io import atomic_open
 
 __all__ = ['METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell', 'format_gain',
-           'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain', 'paired_gains_csv', 'plot_bars',
-           'render_markdown', 'runs_csv', 'summarize', 'to_points', 'write_report']
+           'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain', 'paired_gains_csv',
+           'plot_bars', 'render_markdown', 'runs_csv', 'summarize', 'to_points', 'write_report']
 
 METRICS = ('AP', 'AP50', 'AP75', 'APs')
 UNIT = ('AP points (COCO bbox AP x 100 as mmdet\'s CocoMetric reports it: AP at 100 '
