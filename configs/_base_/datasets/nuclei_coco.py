@@ -2,7 +2,8 @@
 # 'nucleus'). Every name starts with `nuclei_` so this file can sit beside an mmdet
 # detector config in `_base_` without duplicate keys; detector configs pick the values up
 # with `{{_base_.nuclei_...}}`. Images hold up to ~200 nuclei, so COCO evaluation keeps
-# up to 300 detections per image (proposal_nums -> maxDets, AP is read at the last one).
+# up to 300 detections per image (proposal_nums -> maxDets: AP50/AP75/APs are read at
+# 300; pycocotools reads the headline AP at 100 whatever maxDets says).
 nuclei_metainfo = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
 nuclei_img_scale = (512, 512)  # 256x256 sources upsampled x2 for detectors
 
