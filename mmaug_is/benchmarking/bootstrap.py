@@ -22,7 +22,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from .runs import write_json
+from .runs import read_json, write_json
 
 __all__ = ['BootstrapGain', 'ImageMatches', 'coco_stats', 'match_images', 'paired_bootstrap',
            'run_bootstrap_gains']
@@ -249,10 +249,12 @@ def _pair_gains(base, other, root, n_boot):
     inputs = dict(gt=_file_signature(gt), a=_file_signature(pred_a), b=_file_signature(pred_b),
                   n_boot=n_boot, seed=0)
     cache = pred_b.with_name(f'bootstrap_vs_{base["setting"]}.json')
-    if cache.is_file():
-        stored = json.loads(cache.read_text(encoding='utf-8'))
-        if stored.get('inputs') == inputs:
-            return stored['gains']
+    try:
+        stored = read_json(cache) or {}
+    except ValueError:  # a damaged cache is recomputed
+        stored = {}
+    if stored.get('inputs') == inputs:
+        return stored['gains']
     gains = {m: vars(g) for m, g in paired_bootstrap(gt, pred_a, pred_b, n_boot).items()}
     write_json(cache, dict(inputs=inputs, gains=gains))
     return gains

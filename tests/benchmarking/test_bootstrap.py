@@ -146,7 +146,10 @@ def test_benchmark_rows_are_cached_beside_the_predictions(gt_file, gt_dataset, t
     rows = run_bootstrap_gains(results, 'original', tmp_path, n_boot=100)
     assert {(r['setting'], r['metric']) for r in rows} == {
         ('iaaa', m) for m in ('AP', 'AP50', 'AP75', 'APs')}
-    assert (tmp_path / 'iaaa' / 'test' / 'bootstrap_vs_original.json').is_file()
+    cache = tmp_path / 'iaaa' / 'test' / 'bootstrap_vs_original.json'
+    cache.write_text('{"inputs": ')  # damaged: recomputed, same rows
+    assert run_bootstrap_gains(results, 'original', tmp_path, n_boot=100) == rows
+    assert json.loads(cache.read_text())['gains']['AP']['gain'] > 0
 
     def fail(*args, **kwargs):
         raise AssertionError('the cached pair was recomputed')
