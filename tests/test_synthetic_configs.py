@@ -14,8 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
 SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
 SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
-CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'saaa': 'SAAADataset',
-                'copypaste': 'CopyPasteDataset'}
+CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'IAAADataset',
+                'saaa': 'SAAADataset', 'copypaste': 'CopyPasteDataset'}
 CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
                                if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
