@@ -46,7 +46,7 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # no
                                    write_report)
 from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains  # noqa: E402
 from mmaug_is.benchmarking.runs import check_name, read_json  # noqa: E402
-from mmaug_is.benchmarking.tables import metric_markdown  # noqa: E402
+from mmaug_is.benchmarking.tables import column_order, metric_markdown  # noqa: E402
 
 RECORDED_ENV = ('MMAUG_OFFLINE', 'OMP_NUM_THREADS')
 
@@ -156,7 +156,7 @@ def main(argv=None):
         print(f'{args.name}: the tables also list {len(unplanned)} finished run(s) of earlier '
               f'commands: {", ".join(r["run"] for r in unplanned)}')
     all_groups = list(dict.fromkeys(groups + [r['group'] for r in unplanned]))
-    all_settings = list(dict.fromkeys(settings + [r['setting'] for r in unplanned]))
+    all_settings = column_order(settings, unplanned, args.baseline)
 
     def report(results, failures=()):
         results = list(results) + unplanned

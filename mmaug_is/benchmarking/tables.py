@@ -83,6 +83,18 @@ def _ordered(items):
     return list(dict.fromkeys(items))
 
 
+def column_order(planned, earlier_results, baseline='original'):
+    """Setting columns of a report: ``baseline`` first (if present), then the settings of
+    ``earlier_results`` (result dicts of earlier commands) in the order their first run
+    finished (``finished``, ISO time), then the other ``planned`` settings in plan order."""
+    first_finished = {}
+    for r in earlier_results:
+        finished = r.get('finished', '')
+        first_finished[r['setting']] = min(first_finished.get(r['setting'], finished), finished)
+    names = sorted(first_finished, key=lambda s: (first_finished[s], s)) + list(planned)
+    return _ordered(([baseline] if baseline in names else []) + names)
+
+
 def summarize(results, baseline='original', groups=None, settings=None, metrics=METRICS):
     """Aggregate run results into the summary dict written to ``summary.json``.
 

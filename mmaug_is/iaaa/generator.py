@@ -35,6 +35,9 @@ class IAAASettings:
         style_neighbours: ``0`` (the paper): any cell on any background; ``k > 0``: cells
             only from the ``k`` real images of most similar background style (the
             background's own image included; more when those ``k`` hold no object).
+        count_scale: factor on every drawn cell count (rounded; not in the paper): ``1``
+            keeps the real density, ``> 1`` makes denser images (cells that find no free
+            place are left out, so a crowded background caps it).
     """
 
     count_mode: str = 'distribution'
@@ -42,19 +45,24 @@ class IAAASettings:
     sigma: float = 1.0
     spacing: int = 1
     style_neighbours: int = 0
+    count_scale: float = 1.0
 
     def __post_init__(self):
         if self.count_mode not in COUNT_MODES:
             raise ValueError(f'count_mode must be one of {COUNT_MODES}, got {self.count_mode!r}')
         if self.style_neighbours < 0:
             raise ValueError(f'style_neighbours must be >= 0, got {self.style_neighbours}')
+        if not self.count_scale > 0:
+            raise ValueError(f'count_scale must be > 0, got {self.count_scale}')
 
     def to_dict(self):
-        """Plain dict of the settings; ``style_neighbours`` only when used, so the cache
-        keys of samples made before it existed stay valid."""
+        """Plain dict of the settings; ``style_neighbours`` and ``count_scale`` only when
+        used, so the cache keys of samples made before they existed stay valid."""
         settings = asdict(self)
         if not self.style_neighbours:
             del settings['style_neighbours']
+        if self.count_scale == 1.0:
+            del settings['count_scale']
         return settings
 
 
@@ -99,15 +107,18 @@ class IAAAGenerator:
                 for index, order in enumerate(ranking)}
 
     def _cell_count(self, background_index, rng):
-        """Cells to place on background ``background_index`` (``count_mode``)."""
-        stats = self.assets.stats
-        if self.settings.count_mode != 'background':
-            return stats.sample_cell_count(rng, self.settings.count_mode)
-        if len(stats.cell_counts) != len(self.assets.backgrounds):
+        """Cells to place on background ``background_index`` (``count_mode`` x
+        ``count_scale``)."""
+        stats, settings = self.assets.stats, self.settings
+        if settings.count_mode != 'background':
+            count = stats.sample_cell_count(rng, settings.count_mode)
+        elif len(stats.cell_counts) != len(self.assets.backgrounds):
             raise ValueError(f"count_mode='background' needs one cell count per background: "
                              f'{len(stats.cell_counts)} counts, '
                              f'{len(self.assets.backgrounds)} backgrounds')
-        return int(stats.cell_counts[background_index])
+        else:
+            count = stats.cell_counts[background_index]
+        return int(round(count * settings.count_scale))
 
     def output_shape(self, seed, index):
         """``(H, W)`` of sample ``index`` without generating it."""

@@ -23,6 +23,7 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, detec
                                    mean_std, paired_gain, plan_runs, run_state, summarize,
                                    write_report)
 from mmaug_is.benchmarking.runs import RunFailed, execute_run, parse_setting
+from mmaug_is.benchmarking.tables import column_order
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CFG = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample.py'
@@ -92,6 +93,17 @@ def test_summarize_cells_gains_and_pooled_pairs(synthetic_results):
     aps = summary['metrics']['APs']['cells']['det_b']['iaaa']
     assert aps['n'] == 1 and aps['values'] == {'0': None, '1': 10.0}
     assert 'original' not in ap['mean_gain']
+
+
+def test_column_order_baseline_then_earlier_runs_by_finish_then_new():
+    earlier = [{'setting': 'iaaa', 'finished': '2026-11-22T12:30:00'},
+               {'setting': 'original', 'finished': '2026-11-22T11:39:00'},
+               {'setting': 'copypaste', 'finished': '2026-11-22T14:21:00'},
+               {'setting': 'iaaa', 'finished': '2026-11-22T10:00:00'}]
+    assert column_order(['iaaaown', 'copypaste'], earlier) == \
+        ['original', 'iaaa', 'copypaste', 'iaaaown']
+    assert column_order(['iaaa', 'original'], []) == ['original', 'iaaa']
+    assert column_order(['a', 'b'], [], baseline='original') == ['a', 'b']
 
 
 def test_summarize_rejects_duplicate_runs(synthetic_results):

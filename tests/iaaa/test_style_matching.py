@@ -1,4 +1,5 @@
-"""Style-matched IAAA (style_neighbours) on dsb2018_brightfield (grey tiles + stained)."""
+"""IAAA generator options beyond the paper (style_neighbours, count_mode='background',
+count_scale) on dsb2018_brightfield (grey tiles + stained)."""
 import json
 
 import numpy as np
@@ -126,3 +127,18 @@ def test_background_count_mode_uses_the_background_images_count(brightfield_asse
                         assets.stats)
     with pytest.raises(ValueError, match='one cell count per background'):
         IAAAGenerator(broken, [], IAAASettings(count_mode='background')).generate(0, 0)
+
+
+def test_count_scale_multiplies_the_drawn_count_and_densifies_images(brightfield_assets):
+    assets, _ = brightfield_assets
+    plain = IAAAGenerator(assets, [], IAAASettings(count_mode='background'))
+    dense = IAAAGenerator(assets, [], IAAASettings(count_mode='background', count_scale=1.6))
+    for index in (0, 7, 41):
+        assert dense._cell_count(index, None) == round(1.6 * plain._cell_count(index, None))
+    n_plain = sum(len(plain.generate(0, i).masks) for i in range(4))
+    n_dense = sum(len(dense.generate(0, i).masks) for i in range(4))
+    assert n_dense > 1.3 * n_plain  # same backgrounds (same rng stream), more cells
+    assert IAAASettings(count_scale=1.6).to_dict() == dict(IAAASettings().to_dict(),
+                                                             count_scale=1.6)
+    with pytest.raises(ValueError, match='count_scale'):
+        IAAASettings(count_scale=0)
