@@ -15,7 +15,7 @@ IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
 SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
 SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
 CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'IAAADataset',
-                'iaaadense': 'IAAADataset',
+                'iaaadense': 'IAAADataset', 'iaaanoaug': 'IAAADataset',
                 'saaa': 'SAAADataset', 'copypaste': 'CopyPasteDataset'}
 CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
                                if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
