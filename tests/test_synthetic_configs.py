@@ -9,6 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from mmaug_is.core.policy import read_policy_file
+from mmaug_is.datasets import synthetic_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
@@ -25,10 +26,17 @@ SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 def _without_training_data(cfg):
     data = cfg.to_dict()
     for key in list(data):
-        if key == 'train_dataloader' or key.startswith(('iaaa_', 'saaa_', 'copy_paste_',
-                                                        '_real', '_synthetic')):
+        if key == 'train_dataloader' or key.startswith(('iaaa_', 'saaa_', 'copy_paste_')):
             data.pop(key)
     return data
+
+
+def _real_and_synthetic(cfg):
+    """The real dataset config and the one filled-in synthetic config of a mixed config."""
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'RealPlusSyntheticDataset'
+    (synthetic, ) = synthetic_configs(dataset.real, dataset.synthetic)
+    return dataset.real, synthetic
 
 
 def _baseline_of(path):
@@ -48,18 +56,19 @@ def test_synthetic_config_changes_only_the_training_data(path):
     cfg = Config.fromfile(str(path))
     baseline = Config.fromfile(str(_baseline_of(path)))
     assert _without_training_data(cfg) == _without_training_data(baseline)
-    real, synthetic = cfg.train_dataloader.dataset.datasets
+    assert cfg.model == baseline.model
+    real, synthetic = _real_and_synthetic(cfg)
     assert real == baseline.train_dataloader.dataset.to_dict()
-    assert synthetic.pipeline == real.pipeline
-    assert Path(synthetic.source.ann_file).resolve() == \
+    assert synthetic['pipeline'] == real.pipeline
+    assert Path(synthetic['source']['ann_file']).resolve() == \
         Path(real.data_root, real.ann_file).resolve()
     assert cfg.train_dataloader.batch_size == baseline.train_dataloader.batch_size
     if path.parent.name == 'iaaa':
-        assert synthetic.type == 'IAAADataset'
-        assert read_policy_file(synthetic.policies)['policies']
+        assert synthetic['type'] == 'IAAADataset'
+        assert read_policy_file(synthetic['policies'])['policies']
     else:
-        assert synthetic.type == 'SAAADataset'
-        assert synthetic.num_samples == (500 if path.stem.endswith('_500') else 100)
+        assert synthetic['type'] == 'SAAADataset'
+        assert synthetic['num_samples'] == (500 if path.stem.endswith('_500') else 100)
 
 
 @pytest.mark.parametrize('path', CPU_SYNTHETIC_CONFIGS,
@@ -69,16 +78,16 @@ def test_cpu_synthetic_variant_changes_only_the_training_data(path):
     cfg = Config.fromfile(str(path))
     baseline = Config.fromfile(str(path.with_name(stem + '.py')))
     assert _without_training_data(cfg) == _without_training_data(baseline)
-    real, synthetic = cfg.train_dataloader.dataset.datasets
+    real, synthetic = _real_and_synthetic(cfg)
     assert real == baseline.train_dataloader.dataset.to_dict()
-    assert synthetic.type == CPU_VARIANTS[variant] and synthetic.pipeline == real.pipeline
+    assert synthetic['type'] == CPU_VARIANTS[variant] and synthetic['pipeline'] == real.pipeline
 
 
 def train_one_epoch(config, tmp_path, cache_name, *synthetic_options):
     """Train ``configs/cpu/<config>`` for one epoch with its synthetic cache
     (``<cache_name>-<key>``) in tmp_path; return the training log."""
     env = dict(os.environ, MMAUG_OFFLINE='1')
-    options = [f'train_dataloader.dataset.datasets.1.{option}' for option in
+    options = [f'train_dataloader.dataset.synthetic.{option}' for option in
                (f'cache_root={tmp_path / "cache"}', *synthetic_options)]
     result = subprocess.run(
         [sys.executable, 'tools/train.py', str(REPO_ROOT / 'configs' / 'cpu' / config),
@@ -112,8 +121,8 @@ def test_generate_tool_writes_the_cache_training_uses(tmp_path):
     result = subprocess.run(
         [sys.executable, 'tools/generate.py',
          str(REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample_iaaa.py'), '--cfg-options',
-         f'train_dataloader.dataset.datasets.1.cache_root={cache_root}',
-         'train_dataloader.dataset.datasets.1.num_samples=2'],
+         f'train_dataloader.dataset.synthetic.cache_root={cache_root}',
+         'train_dataloader.dataset.synthetic.num_samples=2'],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     (cache, ) = cache_root.glob('iaaa-*')

@@ -27,7 +27,7 @@ Usage:
     A setting may carry its own cfg options after `::`, e.g.
     `--setting lr01=configs/cpu/faster_rcnn_r18_fluo.py::optim_wrapper.optimizer.lr=0.01`;
     `{seed}` in any cfg option is replaced by the run's seed (e.g. to vary the synthetic
-    data: `iaaa::train_dataloader.dataset.datasets.1.seed={seed}`).
+    data: `iaaa::train_dataloader.dataset.synthetic.seed={seed}`).
 
 Exit code: 0 all runs finished (or --report-only), 1 some run failed (others still ran),
 2 invalid plan.
@@ -39,7 +39,6 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # noqa: E402
                                    describe_plan, detector_groups, execute_runs,
                                    explicit_groups, finished_results, plan_runs, run_state,

@@ -1,19 +1,8 @@
-# The CPU configuration (faster_rcnn_r18_brightfield) trained on real + IAAA data.
+# The CPU configuration (faster_rcnn_r18_brightfield) trained on real + IAAA data (as many
+# synthetic images as real training images; the policies searched on brightfield train).
 _base_ = ['./faster_rcnn_r18_brightfield.py', '../_base_/synthetic/iaaa.py']
-
-_real = _base_.train_dataloader.dataset
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            _real,
-            dict(
-                _base_.iaaa_dataset,
-                source=dict(ann_file=_real.data_root + _real.ann_file,
-                            img_dir=_real.data_root + _real.data_prefix.img),
-                num_samples=80,  # as many as the real training images
-                policies='{{ fileDirname }}/../iaaa/policies/dsb2018_brightfield.json',
-                metainfo=_real.metainfo,
-                pipeline=_real.pipeline),
-        ]))
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='RealPlusSyntheticDataset',
+    real=_base_.train_dataloader.dataset,
+    synthetic=dict(_base_.iaaa_dataset, num_samples=80,
+                   policies='{{ fileDirname }}/../iaaa/policies/dsb2018_brightfield.json')))

@@ -3,10 +3,4 @@
 # (42.7 cells per image vs 26.6 in the real training images), to test whether copy-paste's
 # lead over IAAA comes from the extra instances per iteration.
 _base_ = ['./faster_rcnn_r18_brightfield_iaaa.py']
-
-_real, _synthetic = _base_.train_dataloader.dataset.datasets
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        _real,
-        dict(_synthetic, generator=dict(_synthetic.generator, count_scale=1.6)),
-    ]))
+train_dataloader = dict(dataset=dict(synthetic=dict(generator=dict(count_scale=1.6))))

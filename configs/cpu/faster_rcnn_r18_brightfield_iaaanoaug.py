@@ -3,7 +3,4 @@
 # mostly GaussianBlur / Smooth with rotations; this variant tests whether they cost box
 # precision (copy-paste leads every IAAA variant at AP75, not at AP50).
 _base_ = ['./faster_rcnn_r18_brightfield_iaaa.py']
-
-_real, _synthetic = _base_.train_dataloader.dataset.datasets
-train_dataloader = dict(
-    dataset=dict(datasets=[_real, dict(_synthetic, policies=[])]))
+train_dataloader = dict(dataset=dict(synthetic=dict(policies=[])))

@@ -2,10 +2,4 @@
 # only from the 8 real images whose backgrounds look most like its background
 # (mmaug_is/core/style.py), e.g. no stained nucleus on a grey tile.
 _base_ = ['./faster_rcnn_r18_brightfield_iaaa.py']
-
-_real, _synthetic = _base_.train_dataloader.dataset.datasets
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        _real,
-        dict(_synthetic, generator=dict(_synthetic.generator, style_neighbours=8)),
-    ]))
+train_dataloader = dict(dataset=dict(synthetic=dict(generator=dict(style_neighbours=8))))

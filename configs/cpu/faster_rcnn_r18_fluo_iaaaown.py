@@ -3,11 +3,5 @@
 # its own cell count (count_mode='background'). Not in the paper; the variant that came
 # closest to real images in benchmarks/results/fid_kid_fluo_iaaa_ablation.md.
 _base_ = ['./faster_rcnn_r18_fluo_iaaa.py']
-
-_real, _synthetic = _base_.train_dataloader.dataset.datasets
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        _real,
-        dict(_synthetic, generator=dict(_synthetic.generator, style_neighbours=1,
-                                        count_mode='background')),
-    ]))
+train_dataloader = dict(dataset=dict(synthetic=dict(
+    generator=dict(style_neighbours=1, count_mode='background'))))

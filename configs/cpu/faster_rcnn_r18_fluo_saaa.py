@@ -1,18 +1,7 @@
-# The CPU configuration (faster_rcnn_r18_fluo) trained on real + SAAA data.
+# The CPU configuration (faster_rcnn_r18_fluo) trained on real + SAAA data, as many
+# synthetic images as real training images (as IAAA).
 _base_ = ['./faster_rcnn_r18_fluo.py', '../_base_/synthetic/saaa.py']
-
-_real = _base_.train_dataloader.dataset
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            _real,
-            dict(
-                _base_.saaa_dataset,
-                source=dict(ann_file=_real.data_root + _real.ann_file,
-                            img_dir=_real.data_root + _real.data_prefix.img),
-                num_samples=79,  # as many as the real training images (as IAAA)
-                metainfo=_real.metainfo,
-                pipeline=_real.pipeline),
-        ]))
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='RealPlusSyntheticDataset',
+    real=_base_.train_dataloader.dataset,
+    synthetic=dict(_base_.saaa_dataset, num_samples=79)))

@@ -2,17 +2,6 @@
 # training dataset changed (paper Table 1, IAAA column).
 _base_ = ['../baselines/fsaf_x101.py', '../_base_/synthetic/iaaa.py']
 
-_real = _base_.train_dataloader.dataset
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            _real,
-            dict(
-                _base_.iaaa_dataset,
-                source=dict(ann_file=_real.data_root + _real.ann_file,
-                            img_dir=_real.data_root + _real.data_prefix.img),
-                metainfo=_real.metainfo,
-                pipeline=_real.pipeline),
-        ]))
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='RealPlusSyntheticDataset',
+    real=_base_.train_dataloader.dataset, synthetic=_base_.iaaa_dataset))

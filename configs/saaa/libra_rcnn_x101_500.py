@@ -1,18 +1,3 @@
 # Libra R-CNN X-101-64x4d FPN trained on real + 500 SAAA images (paper Table 2).
-_base_ = ['../baselines/libra_rcnn_x101.py', '../_base_/synthetic/saaa.py']
-
-_real = _base_.train_dataloader.dataset
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            _real,
-            dict(
-                _base_.saaa_dataset,
-                source=dict(ann_file=_real.data_root + _real.ann_file,
-                            img_dir=_real.data_root + _real.data_prefix.img),
-                num_samples=500,
-                metainfo=_real.metainfo,
-                pipeline=_real.pipeline),
-        ]))
+_base_ = './libra_rcnn_x101.py'
+train_dataloader = dict(dataset=dict(synthetic=dict(num_samples=500)))

@@ -1,76 +1,84 @@
 """Augmentation operations acting on an image and its instance masks together.
 
+Two layers (torchvision transforms v2 style):
+
+* **Functional ops** (``rotate``, ``shear_x``, ``gaussian_blur``, ...): deterministic
+  functions ``fn(image, masks, *arguments) -> (image, masks)`` that take their strength
+  explicitly, in the units of their docstrings (degrees, pixels, factors), and draw nothing.
+* **The op table** ``OPS`` (name -> ``Op``): maps an integer ``level`` to a magnitude, draws
+  the random part of the decision (sign, window position, noise seed) from an ``rng`` and
+  calls the functional op. ``register_op`` adds an op to it.
+
 Every op takes ``image`` (``(H, W)`` or ``(H, W, C)``, C = 1 or 3, uint8 or uint16) and
 ``masks`` (``(N, H, W)`` bool) and returns a new ``(image, masks)`` pair in the same dtype
-and channel layout. Geometric ops move image and masks with the same transform (image:
-bilinear; masks: nearest neighbour, so they stay binary and disjoint masks stay disjoint);
-rotations, shears and translations enlarge the canvas so nothing is cut, and the new
-canvas area gets the crop's background level (median outside the masks), so no cell
-intensities are smeared outwards and no dark corners appear on bright backgrounds.
-Photometric ops never change the masks.
+and channel layout; the inputs are never modified. Geometric ops move image and masks with
+the same transform (image: bilinear; masks: nearest neighbour, so they stay binary and
+disjoint masks stay disjoint); rotations, shears and translations enlarge the canvas so
+nothing is cut, and the new canvas area gets the crop's background level
+(``background_value``: median outside the masks), so no cell intensities are smeared
+outwards and no dark corners appear on bright backgrounds. Photometric ops never change
+the masks.
 
-An op's strength is an integer ``level`` in ``[0, N_LEVELS)`` mapped linearly onto the
-op's magnitude range ``[low, high]``: ``magnitude = low + (high - low) * level /
-(N_LEVELS - 1)``. For symmetric ops the sign of the magnitude is drawn from the ``rng``
-(50/50), e.g. Rotate level 9 turns by +180 or -180 degrees.
+In the table, an op's strength is an integer ``level`` in ``[0, N_LEVELS)`` mapped linearly
+onto the op's magnitude range ``[low, high]``: ``m = low + (high - low) * level /
+(N_LEVELS - 1)``. For symmetric ops (+-) the sign of ``m`` is drawn from the ``rng`` (50/50),
+e.g. Rotate level 9 turns by +180 or -180 degrees. ``u``, ``v`` are uniform in ``[0, 1)``
+and ``seed`` an int, drawn from the ``rng`` too.
 
-============= =========== ============ ==== ===============================================
-op            kind        magnitude    sign meaning
-============= =========== ============ ==== ===============================================
-Identity      photometric --                no change (a baseline for the policy search)
-FlipLR        geometric   --                mirror left-right (``np.fliplr``)
-FlipUD        geometric   --                mirror up-down (``np.flipud``)
-Rotate        geometric   0 .. 180 deg  +-  counter-clockwise rotation, canvas enlarged
-ShearX        geometric   0 .. 0.3      +-  x' = x + s * y, canvas enlarged
-ShearY        geometric   0 .. 0.3      +-  y' = y + s * x, canvas enlarged
-TranslateX    geometric   0 .. 0.3      +-  shift by m * W px; the canvas grows by the
-                                            shift, so nothing is cut
-TranslateY    geometric   0 .. 0.3      +-  shift by m * H px, likewise
-Resize        geometric   0 .. 0.5      +-  scale factor 1 + m (0.5x .. 1.5x)
-CropBilinear  geometric   0 .. 0.3          crop a random window of (1 - m) of each side,
-                                            enlarged to contain every mask, and resize it
-                                            back bilinearly
-AutoContrast  photometric 0 .. 5 %          stretch the [m, 100 - m] percentiles of each
-                                            channel to the full dtype range
-Equalize      photometric 0.1 .. 1          blend weight of the histogram-equalised image
-                                            (PIL rule on 256 or 65536 bins)
-Posterize     photometric 0 .. 0.75         clear the round(m * bits) low bits
+============= =========== ============ ==== ================================================
+op            kind        magnitude m  sign functional op and its arguments
+============= =========== ============ ==== ================================================
+Identity      photometric --                ``identity``
+FlipLR        geometric   --                ``flip_lr``
+FlipUD        geometric   --                ``flip_ud``
+Rotate        geometric   0 .. 180      +-  ``rotate``: angle = m degrees
+ShearX        geometric   0 .. 0.3      +-  ``shear_x``: factor = m
+ShearY        geometric   0 .. 0.3      +-  ``shear_y``: factor = m
+TranslateX    geometric   0 .. 0.3      +-  ``translate_x``: shift = round(m * W) px
+TranslateY    geometric   0 .. 0.3      +-  ``translate_y``: shift = round(m * H) px
+Resize        geometric   0 .. 0.5      +-  ``resize``: scale = 1 + m (0.5x .. 1.5x)
+CropBilinear  geometric   0 .. 0.3          ``crop_bilinear``: fraction = m, u, v
+AutoContrast  photometric 0 .. 5            ``auto_contrast``: cutoff = m percent
+Equalize      photometric 0.1 .. 1          ``equalize``: weight = m
+Posterize     photometric 0 .. 0.75         ``posterize``: bits = round(m * bit depth)
                                             (uint8: 0..6 bits, uint16: 0..12 bits)
-Solarize      photometric 0 .. 1            invert pixels >= (1 - m) * (max + 1)
-Invert        photometric --                max - x
-Contrast      photometric 0 .. 0.9      +-  factor 1 + m around the mean grey level
-Brightness    photometric 0 .. 0.9      +-  multiply by 1 + m
-Color         photometric 0 .. 0.9      +-  saturation factor 1 + m (identity on grey)
-Sharpness     photometric 0 .. 0.9      +-  factor 1 + m against the 3x3 PIL
-                                            SMOOTH-filtered image
-Smooth        photometric 0 .. 4.5 px       box (mean) filter radius; fractional radii blend
-                                            the two neighbouring odd box sizes
-GaussianBlur  photometric 0 .. 3 px         Gaussian sigma
-Gamma         photometric 0 .. 1        +-  x' = max * (x / max) ** (2 ** m)  (0.5 .. 2)
-GaussianNoise photometric 0 .. 0.1          sigma = m * (max - min of the image); one
-                                            noise field for all channels of grey images
-Cutout        photometric 0 .. 0.5          square of side m * min(H, W) set to the
-                                            background median; only outside every mask
-============= =========== ============ ==== ===============================================
+Solarize      photometric 0 .. 1            ``solarize``: threshold = (1 - m) * (max + 1)
+Invert        photometric --                ``invert``
+Contrast      photometric 0 .. 0.9      +-  ``contrast``: factor = 1 + m
+Brightness    photometric 0 .. 0.9      +-  ``brightness``: factor = 1 + m
+Color         photometric 0 .. 0.9      +-  ``color``: factor = 1 + m
+Sharpness     photometric 0 .. 0.9      +-  ``sharpness``: factor = 1 + m
+Smooth        photometric 0 .. 4.5          ``smooth``: radius = m px
+GaussianBlur  photometric 0 .. 3            ``gaussian_blur``: sigma = m px
+Gamma         photometric 0 .. 1        +-  ``gamma``: exponent = 2 ** m (0.5 .. 2)
+GaussianNoise photometric 0 .. 0.1          ``gaussian_noise``: sigma = m * (max - min of
+                                            the image), seed
+Cutout        photometric 0 .. 0.5          ``cutout``: side = round(m * min(H, W)) px,
+                                            centre (u * W, v * H) px
+============= =========== ============ ==== ================================================
 
 Mask-safety decisions (instance ground truth must stay true):
 
-* **Cutout** fills only background pixels (outside every instance mask). Erasing a cell's
+* **cutout** fills only background pixels (outside every instance mask). Erasing a cell's
   pixels while keeping its mask would label empty background as a cell, and cutting the
   mask too would create cells with holes that do not exist in microscopy data.
-* **TranslateX/Y** and **CropBilinear** never cut an instance: a cut cell in the middle of
-  a synthetic image is a partial cell with no biological counterpart. On a tight object
-  crop (the usual IAAA input) Translate only pads the canvas and CropBilinear has no mask-free
-  margin to remove, so both are (near) no-ops there; the policy search then scores them as
-  "no change". They act on full images with background margins.
+* **translate_x/y** and **crop_bilinear** never cut an instance: a cut cell in the middle
+  of a synthetic image is a partial cell with no biological counterpart. On a tight object
+  crop (the usual IAAA input) Translate only pads the canvas and CropBilinear has no
+  mask-free margin to remove, so both are (near) no-ops there; the policy search then
+  scores them as "no change". They act on full images with background margins.
 * An instance that vanishes under nearest-neighbour resampling (possible only for 1-2 px
   fragments at strong downscaling) keeps the single pixel at its mapped centroid, so the
   number of instances never changes and no mask is empty.
 
-Randomness: ``Op.sample(level, rng)`` draws the random decision (sign, positions, noise
-seed) into a small JSON-able ``params`` dict; ``Op.apply_params`` is deterministic, so a
-recorded decision replays exactly. ``Op.apply`` does both.
+Randomness: ``Op.sample(level, rng)`` draws the random decision (signed magnitude, ``u``,
+``v``, ``seed``) into a small JSON-able ``params`` dict; ``Op.apply_params`` is deterministic
+(it turns ``params`` into the functional op's arguments), so a recorded decision replays
+exactly. ``Op.apply`` does both.
 """
+import functools
+import math
+import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -246,36 +254,65 @@ def _blend(base, image, factor):
     return _to_dtype(base + factor * (img - base), image)
 
 
-# ------------------------------------------------------------------- geometric ops
-def _identity(image, masks, p):
+def _require(ok, where, what, value):
+    """Raise ``ValueError`` ``'<where>: <what>, got <value>'`` unless ``ok``."""
+    if not ok:
+        raise ValueError(f'{where}: {what}, got {value!r}')
+
+
+def _functional(fn):
+    """Make ``fn(image, masks, ...)`` a public functional op: validate the pair first."""
+    @functools.wraps(fn)
+    def op(image, masks, *args, **kwargs):
+        check_pair(image, masks, fn.__name__)
+        return fn(image, masks, *args, **kwargs)
+    return op
+
+
+# ------------------------------------------------------------ geometric functional ops
+@_functional
+def identity(image, masks):
+    """Copies of ``image`` and ``masks`` (a baseline for the policy search)."""
     return image.copy(), masks.copy()
 
 
-def _flip_lr(image, masks, p):
+@_functional
+def flip_lr(image, masks):
+    """Mirror left-right, like ``np.fliplr``."""
     return np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(masks[:, :, ::-1])
 
 
-def _flip_ud(image, masks, p):
+@_functional
+def flip_ud(image, masks):
+    """Mirror up-down, like ``np.flipud``."""
     return np.ascontiguousarray(image[::-1]), np.ascontiguousarray(masks[:, ::-1])
 
 
-def _rotate(image, masks, p):
-    theta = np.deg2rad(p['magnitude'])
+@_functional
+def rotate(image, masks, angle):
+    """Rotate by ``angle`` degrees counter-clockwise on screen about the centre; the canvas
+    grows to hold the whole result (90 degrees equals ``np.rot90``)."""
+    theta = np.deg2rad(angle)
     c, s = np.cos(theta), np.sin(theta)
     # Counter-clockwise on screen (y axis points down), like cv2.getRotationMatrix2D.
     return _affine_enlarged(image, masks, [[c, s], [-s, c]])
 
 
-def _shear_x(image, masks, p):
-    return _affine_enlarged(image, masks, [[1.0, p['magnitude']], [0.0, 1.0]])
+@_functional
+def shear_x(image, masks, factor):
+    """Shear ``x' = x + factor * y`` about the centre; the canvas grows to hold the result."""
+    return _affine_enlarged(image, masks, [[1.0, factor], [0.0, 1.0]])
 
 
-def _shear_y(image, masks, p):
-    return _affine_enlarged(image, masks, [[1.0, 0.0], [p['magnitude'], 1.0]])
+@_functional
+def shear_y(image, masks, factor):
+    """Shear ``y' = y + factor * x`` about the centre; the canvas grows to hold the result."""
+    return _affine_enlarged(image, masks, [[1.0, 0.0], [factor, 1.0]])
 
 
 def _translate(image, masks, shift, axis):
     """Shift by ``shift`` px along ``axis`` (1 = x, 0 = y) on a canvas grown by ``|shift|``."""
+    shift = operator.index(shift)
     if shift == 0:
         return image.copy(), masks.copy()
     before, after = (shift, 0) if shift > 0 else (0, -shift)
@@ -291,16 +328,25 @@ def _translate(image, masks, shift, axis):
     return out, np.pad(masks, mpad, mode='constant', constant_values=False)
 
 
-def _translate_x(image, masks, p):
-    return _translate(image, masks, int(round(p['magnitude'] * image.shape[1])), axis=1)
+@_functional
+def translate_x(image, masks, shift):
+    """Shift right by the int ``shift`` px (left if negative); the canvas grows by ``|shift|``
+    px of background level, so nothing is cut."""
+    return _translate(image, masks, shift, axis=1)
 
 
-def _translate_y(image, masks, p):
-    return _translate(image, masks, int(round(p['magnitude'] * image.shape[0])), axis=0)
+@_functional
+def translate_y(image, masks, shift):
+    """Shift down by the int ``shift`` px (up if negative); the canvas grows by ``|shift|``
+    px of background level, so nothing is cut."""
+    return _translate(image, masks, shift, axis=0)
 
 
-def _resize(image, masks, p):
-    scale = 1.0 + p['magnitude']
+@_functional
+def resize(image, masks, scale):
+    """Scale both sides by ``scale`` (> 0; sides rounded, at least 1 px): image by area when
+    shrinking, bilinear otherwise; masks nearest-exact."""
+    _require(scale > 0, 'resize', 'scale must be > 0', scale)
     h, w = image.shape[:2]
     width, height = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
     if (width, height) == (w, h):
@@ -315,7 +361,16 @@ def _crop_window(length, keep_lo, keep_hi, window, u):
     return int(round(start_lo + u * (start_hi - start_lo))), window
 
 
-def _crop_bilinear(image, masks, p):
+@_functional
+def crop_bilinear(image, masks, fraction, u, v):
+    """Crop a window of ``1 - fraction`` of each side and resize it back to ``(H, W)``
+    bilinearly (masks nearest-exact).
+
+    The window is enlarged to contain every mask; ``u``, ``v`` in ``[0, 1]`` place it between
+    its leftmost/topmost (0) and rightmost/bottommost (1) allowed position.
+    """
+    _require(0 <= fraction < 1, 'crop_bilinear', 'fraction must be in [0, 1)', fraction)
+    _require(0 <= u <= 1 and 0 <= v <= 1, 'crop_bilinear', 'u, v must be in [0, 1]', (u, v))
     h, w = image.shape[:2]
     union = masks.any(axis=0)
     if union.any():
@@ -323,9 +378,9 @@ def _crop_bilinear(image, masks, p):
         ky, kx = (ys[0], ys[-1] + 1), (xs[0], xs[-1] + 1)
     else:
         ky, kx = (h, 0), (w, 0)  # no instance: any window is allowed
-    rel = 1.0 - p['magnitude']
-    x0, win_w = _crop_window(w, kx[0], kx[1], max(1, int(round(rel * w))), p['u'])
-    y0, win_h = _crop_window(h, ky[0], ky[1], max(1, int(round(rel * h))), p['v'])
+    rel = 1.0 - fraction
+    x0, win_w = _crop_window(w, kx[0], kx[1], max(1, int(round(rel * w))), u)
+    y0, win_h = _crop_window(h, ky[0], ky[1], max(1, int(round(rel * h))), v)
     if (win_w, win_h) == (w, h):
         return image.copy(), masks.copy()
     crop, crop_masks = image[y0:y0 + win_h, x0:x0 + win_w], masks[:, y0:y0 + win_h, x0:x0 + win_w]
@@ -337,14 +392,18 @@ def _crop_bilinear(image, masks, p):
                                lambda x, y: ((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5))
 
 
-# ----------------------------------------------------------------- photometric ops
-def _auto_contrast(image, masks, p):
+# ---------------------------------------------------------- photometric functional ops
+@_functional
+def auto_contrast(image, masks, cutoff):
+    """Stretch the ``[cutoff, 100 - cutoff]`` percentiles (``cutoff`` in percent, ``[0, 50)``)
+    of each channel linearly to the full dtype range; constant channels are kept."""
+    _require(0 <= cutoff < 50, 'auto_contrast', 'cutoff must be in [0, 50) percent', cutoff)
     top = dtype_max(image)
     chans = _channels(image)
     values = np.arange(top + 1, dtype=np.float32)
     luts = []
     for c in range(chans.shape[2]):
-        lo, hi = np.percentile(chans[..., c], [p['magnitude'], 100.0 - p['magnitude']])
+        lo, hi = np.percentile(chans[..., c], [cutoff, 100.0 - cutoff])
         if hi <= lo:
             luts.append(np.arange(top + 1, dtype=image.dtype))
         else:
@@ -367,53 +426,72 @@ def _equalize_lut(channel, top):
     return np.minimum(np.floor(before / step + 0.5), top).astype(np.int64)
 
 
-def _equalize(image, masks, p):
+@_functional
+def equalize(image, masks, weight):
+    """Blend ``(1 - weight) * image + weight * equalised`` (1 = fully equalised), where each
+    channel is histogram-equalised by PIL's rule on 256 or 65536 bins."""
     top = dtype_max(image)
     chans = _channels(image)
     luts = np.stack([_equalize_lut(chans[..., c], top) for c in range(chans.shape[2])])
     equalised = _lut_apply(image, luts).astype(np.float32)
-    alpha = p['magnitude']
-    return _to_dtype((1 - alpha) * image.astype(np.float32) + alpha * equalised, image), \
+    return _to_dtype((1 - weight) * image.astype(np.float32) + weight * equalised, image), \
         masks.copy()
 
 
-def _posterize(image, masks, p):
-    bits = 8 * image.dtype.itemsize
-    drop = int(round(p['magnitude'] * bits))
-    keep = np.array(~((1 << drop) - 1) & dtype_max(image), image.dtype)
+@_functional
+def posterize(image, masks, bits):
+    """Clear the ``bits`` lowest bits of every pixel (int, 0 .. 8 or 16 by dtype)."""
+    depth = 8 * image.dtype.itemsize
+    bits = operator.index(bits)
+    _require(0 <= bits <= depth, 'posterize', f'bits must be in [0, {depth}]', bits)
+    keep = np.array(~((1 << bits) - 1) & dtype_max(image), image.dtype)
     return image & keep, masks.copy()
 
 
-def _solarize(image, masks, p):
+@_functional
+def solarize(image, masks, threshold):
+    """Invert (``max - x``) the pixels ``>= threshold`` (an intensity in dtype units)."""
     top = dtype_max(image)
-    threshold = (1.0 - p['magnitude']) * (top + 1)
     return np.where(image >= threshold, top - image, image).astype(image.dtype), masks.copy()
 
 
-def _invert(image, masks, p):
+@_functional
+def invert(image, masks):
+    """``max - x`` with ``max`` the dtype maximum (255 or 65535)."""
     return (dtype_max(image) - image).astype(image.dtype), masks.copy()
 
 
-def _contrast(image, masks, p):
+@_functional
+def contrast(image, masks, factor):
+    """Scale the distance to the mean grey level (ITU-R 601 luma) by ``factor``
+    (0 = flat grey, 1 = unchanged)."""
     mean = float(_grey_float(image).mean())
-    return _blend(np.float32(mean), image, 1.0 + p['magnitude']), masks.copy()
+    return _blend(np.float32(mean), image, factor), masks.copy()
 
 
-def _brightness(image, masks, p):
-    return _to_dtype(image.astype(np.float32) * (1.0 + p['magnitude']), image), masks.copy()
+@_functional
+def brightness(image, masks, factor):
+    """Multiply every pixel by ``factor`` (0 = black, 1 = unchanged), clipped to the dtype."""
+    return _to_dtype(image.astype(np.float32) * factor, image), masks.copy()
 
 
-def _color(image, masks, p):
+@_functional
+def color(image, masks, factor):
+    """Scale the saturation (distance to the luma) by ``factor``; grey images are returned
+    unchanged."""
     if is_grey(image):
         return image.copy(), masks.copy()
-    return _blend(_grey_float(image)[..., None], image, 1.0 + p['magnitude']), masks.copy()
+    return _blend(_grey_float(image)[..., None], image, factor), masks.copy()
 
 
-def _sharpness(image, masks, p):
+@_functional
+def sharpness(image, masks, factor):
+    """Blend against the 3x3 PIL SMOOTH-filtered image: 0 = smoothed, 1 = unchanged,
+    > 1 = sharpened."""
     img = image.astype(np.float32)
-    smooth = _cv_apply(lambda im: cv2.filter2D(im, -1, _SMOOTH_KERNEL,
-                                               borderType=cv2.BORDER_REFLECT_101), img)
-    return _blend(smooth, image, 1.0 + p['magnitude']), masks.copy()
+    smoothed = _cv_apply(lambda im: cv2.filter2D(im, -1, _SMOOTH_KERNEL,
+                                                 borderType=cv2.BORDER_REFLECT_101), img)
+    return _blend(smoothed, image, factor), masks.copy()
 
 
 def _box(img, radius):
@@ -424,8 +502,11 @@ def _box(img, radius):
                      img)
 
 
-def _smooth(image, masks, p):
-    radius = p['magnitude']
+@_functional
+def smooth(image, masks, radius):
+    """Box (mean) filter of ``radius`` px (size ``2 * radius + 1``); a fractional radius
+    blends the two neighbouring odd box sizes. 0 = unchanged."""
+    _require(radius >= 0, 'smooth', 'radius must be >= 0 px', radius)
     low = int(np.floor(radius))
     frac = radius - low
     img = image.astype(np.float32)
@@ -435,9 +516,11 @@ def _smooth(image, masks, p):
     return _to_dtype(out, image), masks.copy()
 
 
-def _gaussian_blur(image, masks, p):
-    sigma = p['magnitude']
-    if sigma <= 0:
+@_functional
+def gaussian_blur(image, masks, sigma):
+    """Gaussian filter of standard deviation ``sigma`` px (reflected borders); 0 = unchanged."""
+    _require(sigma >= 0, 'gaussian_blur', 'sigma must be >= 0 px', sigma)
+    if sigma == 0:
         return image.copy(), masks.copy()
     img = image.astype(np.float32)
     out = _cv_apply(lambda im: cv2.GaussianBlur(im, (0, 0), sigmaX=sigma, sigmaY=sigma,
@@ -445,18 +528,23 @@ def _gaussian_blur(image, masks, p):
     return _to_dtype(out, image), masks.copy()
 
 
-def _gamma(image, masks, p):
+@_functional
+def gamma(image, masks, exponent):
+    """``x' = max * (x / max) ** exponent`` (``exponent`` > 0; < 1 brightens, > 1 darkens)."""
+    _require(exponent > 0, 'gamma', 'exponent must be > 0', exponent)
     top = dtype_max(image)
-    gamma = 2.0 ** p['magnitude']
-    lut = _lut_cast(top * (np.arange(top + 1, dtype=np.float64) / top) ** gamma, image.dtype)
+    lut = _lut_cast(top * (np.arange(top + 1, dtype=np.float64) / top) ** exponent, image.dtype)
     return lut[image], masks.copy()
 
 
-def _gaussian_noise(image, masks, p):
-    sigma = p['magnitude'] * float(int(image.max()) - int(image.min()))
-    if sigma <= 0:
+@_functional
+def gaussian_noise(image, masks, sigma, seed):
+    """Add Gaussian noise of standard deviation ``sigma`` (intensity, dtype units) drawn from
+    ``np.random.default_rng(seed)``; grey images get one field for all channels."""
+    _require(sigma >= 0, 'gaussian_noise', 'sigma must be >= 0', sigma)
+    if sigma == 0:
         return image.copy(), masks.copy()
-    noise_rng = np.random.default_rng(p['seed'])
+    noise_rng = np.random.default_rng(seed)
     shape = image.shape[:2] + ((1,) if is_grey(image) else image.shape[2:])
     noise = noise_rng.normal(0.0, sigma, size=shape).astype(np.float32)
     if image.ndim == 2:
@@ -464,27 +552,26 @@ def _gaussian_noise(image, masks, p):
     return _to_dtype(image.astype(np.float32) + noise, image), masks.copy()
 
 
-def _cutout(image, masks, p):
+@_functional
+def cutout(image, masks, side, cx, cy):
+    """Set a square of ``side`` px centred at ``(cx, cy)`` px (clipped to the image) to the
+    ``background_value``, but only outside every mask; masks are unchanged."""
+    side = operator.index(side)
+    _require(side >= 0, 'cutout', 'side must be >= 0 px', side)
     h, w = image.shape[:2]
-    side = int(round(p['magnitude'] * min(h, w)))
     out = image.copy()
     if side == 0:
         return out, masks.copy()
-    cx, cy = p['u'] * w, p['v'] * h
     x0, y0 = int(np.clip(round(cx - side / 2), 0, w)), int(np.clip(round(cy - side / 2), 0, h))
     x1, y1 = min(w, x0 + side), min(h, y0 + side)
-    background = ~masks.any(axis=0)
-    chans = _channels(out)
-    fill = (np.median(chans[background], axis=0) if background.any()
-            else np.zeros(chans.shape[2]))
     region = np.zeros((h, w), bool)
     region[y0:y1, x0:x1] = True
-    region &= background
-    chans[region] = np.rint(fill).astype(image.dtype)
+    region &= ~masks.any(axis=0)
+    _channels(out)[region] = background_value(image, masks)
     return out, masks.copy()
 
 
-# --------------------------------------------------------------------- op registry
+# ------------------------------------------------------------------------ op table
 def _sample_uv(rng):
     return {'u': float(rng.random()), 'v': float(rng.random())}
 
@@ -493,14 +580,45 @@ def _sample_seed(rng):
     return {'seed': int(rng.integers(0, 2 ** 31 - 1))}
 
 
+def check_level(level, where='level'):
+    """Raise if ``level`` is not an int in ``[0, N_LEVELS)``."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)):
+        raise TypeError(f'{where}: level must be an int, got {level!r}')
+    if not 0 <= level < N_LEVELS:
+        raise ValueError(f'{where}: level must be in [0, {N_LEVELS}), got {level}')
+
+
+def _check_result(name, kind, image, masks, result):
+    """Raise ``TypeError``/``ValueError`` naming op ``name`` if ``result`` breaks the op
+    contract (an ``(image, masks)`` pair, same dtype/layout/instances, photometric: same size)."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f'op {name} must return an (image, masks) tuple, got '
+                         f'{type(result).__name__}')
+    out, out_masks = result
+    check_pair(out, out_masks, f'op {name} output')
+    if out.dtype != image.dtype or out.shape[2:] != image.shape[2:] or out.ndim != image.ndim:
+        raise ValueError(f'op {name} changed the image layout {image.dtype} {image.shape} '
+                         f'-> {out.dtype} {out.shape}')
+    if len(out_masks) != len(masks):
+        raise ValueError(f'op {name} changed the number of instances {len(masks)} -> '
+                         f'{len(out_masks)}')
+    if kind == PHOTOMETRIC and out.shape[:2] != image.shape[:2]:
+        raise ValueError(f'photometric op {name} changed the image size {image.shape[:2]} '
+                         f'-> {out.shape[:2]}')
+
+
 @dataclass(frozen=True)
 class Op:
-    """One augmentation operation; see the module docstring for the magnitude table.
+    """One entry of the op table; see the module docstring for the built-in entries.
 
     Attributes:
-        name: registry key. kind: ``'geometric'`` or ``'photometric'``.
+        name: table key. kind: ``'geometric'`` or ``'photometric'``.
+        fn: the functional op, ``fn(image, masks, *arguments) -> (image, masks)``.
         low, high: magnitude of level 0 and level ``N_LEVELS - 1`` (equal: no magnitude).
         unit: unit of the magnitude. symmetric: the sign is drawn at random.
+        sample_extra: ``rng -> dict`` of further JSON-able draws (e.g. ``u``, ``v``, ``seed``).
+        arguments: ``(image, params) -> tuple`` of ``fn``'s arguments from the drawn
+            ``params``; None: ``(params['magnitude'],)``, or ``()`` without a magnitude.
     """
 
     name: str
@@ -511,6 +629,7 @@ class Op:
     unit: str = ''
     symmetric: bool = False
     sample_extra: Callable = field(default=None, repr=False)
+    arguments: Callable = field(default=None, repr=False)
 
     @property
     def has_magnitude(self):
@@ -535,53 +654,105 @@ class Op:
     def apply_params(self, image, masks, params):
         """Deterministically apply a decision drawn by ``sample``; returns new arrays."""
         check_pair(image, masks, self.name)
-        return self.fn(image, masks, params)
+        if self.arguments is not None:
+            args = self.arguments(image, params)
+        else:
+            args = (params['magnitude'],) if self.has_magnitude else ()
+        result = self.fn(image, masks, *args)
+        _check_result(self.name, self.kind, image, masks, result)
+        return result
 
     def apply(self, image, masks, level, rng):
         """Draw a decision from ``rng`` and apply it: ``(image, masks) -> (image, masks)``."""
         return self.apply_params(image, masks, self.sample(level, rng))
 
 
-def check_level(level, where='level'):
-    """Raise if ``level`` is not an int in ``[0, N_LEVELS)``."""
-    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)):
-        raise TypeError(f'{where}: level must be an int, got {level!r}')
-    if not 0 <= level < N_LEVELS:
-        raise ValueError(f'{where}: level must be in [0, {N_LEVELS}), got {level}')
+OPS = {}
 
 
-def _op(name, kind, fn, low=0.0, high=0.0, unit='', symmetric=False, sample_extra=None):
-    return Op(name, kind, fn, float(low), float(high), unit, symmetric, sample_extra)
+def register_op(name, fn, kind=PHOTOMETRIC, low=0.0, high=0.0, unit='', symmetric=False,
+                sample_extra=None, arguments=None):
+    """Add op ``name`` to the table ``OPS`` and return its ``Op``.
+
+    ``fn(image, masks, *arguments) -> (image, masks)`` must be deterministic, leave its
+    inputs unmodified and return new arrays: the image in the input's dtype and channel
+    layout, masks ``(N, H', W')`` bool with the same instances in the same order, aligned
+    with the output image (geometric ops) or unchanged (``kind='photometric'``, same size).
+    Its randomness comes only from the drawn params: ``m`` (level mapped onto
+    ``[low, high]``, sign drawn if ``symmetric``) and ``sample_extra(rng) -> dict`` of
+    JSON-able numbers. By default ``fn`` gets ``m`` as its one argument (none if
+    ``low == high``); ``arguments(image, params) -> tuple`` overrides this. The result is
+    checked (dtype, layout, instance count) on every application.
+
+    Raises ``ValueError`` for a name already in the table and for a bad kind or range.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f'register_op: name must be a non-empty str, got {name!r}')
+    if name in OPS:
+        raise ValueError(f'register_op: an op named {name!r} is already registered')
+    if not callable(fn):
+        raise TypeError(f'register_op {name}: fn must be callable, got {fn!r}')
+    if kind not in (GEOMETRIC, PHOTOMETRIC):
+        raise ValueError(f'register_op {name}: kind must be {GEOMETRIC!r} or '
+                         f'{PHOTOMETRIC!r}, got {kind!r}')
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f'register_op {name}: low and high must be finite, got {low}, {high}')
+    OPS[name] = Op(name, kind, fn, float(low), float(high), unit, bool(symmetric),
+                   sample_extra, arguments)
+    return OPS[name]
 
 
-OPS = {op.name: op for op in [
-    _op('Identity', PHOTOMETRIC, _identity),
-    _op('FlipLR', GEOMETRIC, _flip_lr),
-    _op('FlipUD', GEOMETRIC, _flip_ud),
-    _op('Rotate', GEOMETRIC, _rotate, 0, 180, 'degrees', True),
-    _op('ShearX', GEOMETRIC, _shear_x, 0, 0.3, 'shear factor', True),
-    _op('ShearY', GEOMETRIC, _shear_y, 0, 0.3, 'shear factor', True),
-    _op('TranslateX', GEOMETRIC, _translate_x, 0, 0.3, 'fraction of width', True),
-    _op('TranslateY', GEOMETRIC, _translate_y, 0, 0.3, 'fraction of height', True),
-    _op('Resize', GEOMETRIC, _resize, 0, 0.5, 'scale - 1', True),
-    _op('CropBilinear', GEOMETRIC, _crop_bilinear, 0, 0.3, 'cropped fraction per side',
-        sample_extra=_sample_uv),
-    _op('AutoContrast', PHOTOMETRIC, _auto_contrast, 0, 5, 'percent clipped per side'),
-    _op('Equalize', PHOTOMETRIC, _equalize, 0.1, 1.0, 'blend weight'),
-    _op('Posterize', PHOTOMETRIC, _posterize, 0, 0.75, 'fraction of bits cleared'),
-    _op('Solarize', PHOTOMETRIC, _solarize, 0, 1, 'fraction of range inverted'),
-    _op('Invert', PHOTOMETRIC, _invert),
-    _op('Contrast', PHOTOMETRIC, _contrast, 0, 0.9, 'factor - 1', True),
-    _op('Brightness', PHOTOMETRIC, _brightness, 0, 0.9, 'factor - 1', True),
-    _op('Color', PHOTOMETRIC, _color, 0, 0.9, 'factor - 1', True),
-    _op('Sharpness', PHOTOMETRIC, _sharpness, 0, 0.9, 'factor - 1', True),
-    _op('Smooth', PHOTOMETRIC, _smooth, 0, 4.5, 'box radius px'),
-    _op('GaussianBlur', PHOTOMETRIC, _gaussian_blur, 0, 3, 'sigma px'),
-    _op('Gamma', PHOTOMETRIC, _gamma, 0, 1, 'log2 gamma', True),
-    _op('GaussianNoise', PHOTOMETRIC, _gaussian_noise, 0, 0.1, 'sigma / image range',
-        sample_extra=_sample_seed),
-    _op('Cutout', PHOTOMETRIC, _cutout, 0, 0.5, 'side / min(H, W)', sample_extra=_sample_uv),
-]}
+def _fraction_px(fraction, length):
+    """``round(fraction * length)`` as an int number of pixels."""
+    return int(round(fraction * length))
+
+
+def _factor(image, params):
+    """``(1 + m,)``: the argument of the ops whose magnitude is ``factor - 1``."""
+    return (1.0 + params['magnitude'],)
+
+
+register_op('Identity', identity)
+register_op('FlipLR', flip_lr, GEOMETRIC)
+register_op('FlipUD', flip_ud, GEOMETRIC)
+register_op('Rotate', rotate, GEOMETRIC, 0, 180, 'degrees', True)
+register_op('ShearX', shear_x, GEOMETRIC, 0, 0.3, 'shear factor', True)
+register_op('ShearY', shear_y, GEOMETRIC, 0, 0.3, 'shear factor', True)
+register_op('TranslateX', translate_x, GEOMETRIC, 0, 0.3, 'fraction of width', True,
+            arguments=lambda image, p: (_fraction_px(p['magnitude'], image.shape[1]),))
+register_op('TranslateY', translate_y, GEOMETRIC, 0, 0.3, 'fraction of height', True,
+            arguments=lambda image, p: (_fraction_px(p['magnitude'], image.shape[0]),))
+register_op('Resize', resize, GEOMETRIC, 0, 0.5, 'scale - 1', True,
+            arguments=_factor)
+register_op('CropBilinear', crop_bilinear, GEOMETRIC, 0, 0.3, 'cropped fraction per side',
+            sample_extra=_sample_uv,
+            arguments=lambda image, p: (p['magnitude'], p['u'], p['v']))
+register_op('AutoContrast', auto_contrast, PHOTOMETRIC, 0, 5, 'percent clipped per side')
+register_op('Equalize', equalize, PHOTOMETRIC, 0.1, 1.0, 'blend weight')
+register_op('Posterize', posterize, PHOTOMETRIC, 0, 0.75, 'fraction of bits cleared',
+            arguments=lambda image, p: (_fraction_px(p['magnitude'], 8 * image.itemsize),))
+register_op('Solarize', solarize, PHOTOMETRIC, 0, 1, 'fraction of range inverted',
+            arguments=lambda image, p: ((1.0 - p['magnitude']) * (dtype_max(image) + 1),))
+register_op('Invert', invert)
+register_op('Contrast', contrast, PHOTOMETRIC, 0, 0.9, 'factor - 1', True,
+            arguments=_factor)
+register_op('Brightness', brightness, PHOTOMETRIC, 0, 0.9, 'factor - 1', True,
+            arguments=_factor)
+register_op('Color', color, PHOTOMETRIC, 0, 0.9, 'factor - 1', True,
+            arguments=_factor)
+register_op('Sharpness', sharpness, PHOTOMETRIC, 0, 0.9, 'factor - 1', True,
+            arguments=_factor)
+register_op('Smooth', smooth, PHOTOMETRIC, 0, 4.5, 'box radius px')
+register_op('GaussianBlur', gaussian_blur, PHOTOMETRIC, 0, 3, 'sigma px')
+register_op('Gamma', gamma, PHOTOMETRIC, 0, 1, 'log2 gamma', True,
+            arguments=lambda image, p: (2.0 ** p['magnitude'],))
+register_op('GaussianNoise', gaussian_noise, PHOTOMETRIC, 0, 0.1, 'sigma / image range',
+            sample_extra=_sample_seed,
+            arguments=lambda image, p: (
+                p['magnitude'] * float(int(image.max()) - int(image.min())), p['seed']))
+register_op('Cutout', cutout, PHOTOMETRIC, 0, 0.5, 'side / min(H, W)', sample_extra=_sample_uv,
+            arguments=lambda image, p: (_fraction_px(p['magnitude'], min(image.shape[:2])),
+                                        p['u'] * image.shape[1], p['v'] * image.shape[0]))
 
 # Paper Table S1 (the IAAA selection).
 TABLE_S1_OPS = ('FlipLR', 'FlipUD', 'AutoContrast', 'Equalize', 'Rotate', 'Posterize',
@@ -601,5 +772,5 @@ def get_op(name):
 
 
 def apply_op(name, image, masks, level, rng):
-    """Functional form: ``OPS[name].apply(image, masks, level, rng)``."""
+    """Table form: ``OPS[name].apply(image, masks, level, rng)`` (``level`` -> magnitude)."""
     return get_op(name).apply(image, masks, level, rng)

@@ -23,9 +23,9 @@ class CopyPasteDataset(SyntheticCocoDataset):
     NAME = 'copypaste'
 
     def __init__(self, source, num_samples, copy_paste=None, **kwargs):
+        super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'CopyPasteDataset')
         self.copy_paste = dict(copy_paste or {})
-        super().__init__(num_samples=num_samples, **kwargs)
 
     def cache_inputs(self):
         return dict(source_ann=Path(self.source['ann_file']),

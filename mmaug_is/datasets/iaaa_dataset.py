@@ -3,17 +3,9 @@ from pathlib import Path
 
 from mmdet.registry import DATASETS
 
-from ..core.policy import Policy, read_policy_file
-from ..iaaa.generator import IAAAGenerator, IAAASettings
+from ..iaaa.generator import IAAAGenerator, IAAASettings, as_policies
 from ..synth import RealAssets
 from .synthetic_coco import SyntheticCocoDataset, real_source
-
-
-def _policy_dicts(policies):
-    """Policies given as a file path or a list of dicts -> list of policy dicts."""
-    if isinstance(policies, (str, Path)):
-        return [p.to_dict() for p in read_policy_file(policies)['policies']]
-    return [Policy.from_dict(p).to_dict() for p in policies]
 
 
 @DATASETS.register_module()
@@ -34,11 +26,11 @@ class IAAADataset(SyntheticCocoDataset):
     NAME = 'iaaa'
 
     def __init__(self, source, policies, num_samples, generator=None, assets=None, **kwargs):
+        super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'IAAADataset')
-        self.policy_dicts = _policy_dicts(policies)
+        self.policy_dicts = [p.to_dict() for p in as_policies(policies)]
         self.settings = IAAASettings(**(generator or {}))
         self.asset_options = dict(assets or {})
-        super().__init__(num_samples=num_samples, **kwargs)
 
     def cache_inputs(self):
         return dict(source_ann=Path(self.source['ann_file']),
@@ -49,5 +41,4 @@ class IAAADataset(SyntheticCocoDataset):
     def build_generator(self):
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       self.cache_root, **self.asset_options)
-        policies = [Policy.from_dict(p) for p in self.policy_dicts]
-        return IAAAGenerator(assets, policies, self.settings)
+        return IAAAGenerator(assets, as_policies(self.policy_dicts), self.settings)

@@ -1,35 +1,13 @@
 """``SAAADataset``: SAAA synthetic images (paper 4.4) as an mmdet dataset."""
 from pathlib import Path
 
-import numpy as np
 from mmdet.registry import DATASETS
 
-from ..synth import RealAssets, SyntheticSample
+from ..synth import RealAssets
 from .synthetic_coco import SyntheticCocoDataset, real_source
 
 TRAIN_HINT = ('train the SAAA models first: python tools/saaa_train_masks.py ... and '
               'python tools/saaa_train_pix2pix.py ... (see README, "SAAA")')
-
-
-class SeededSAAAGenerator:
-    """Adapts ``saaa.SAAAGenerator`` (driven by an rng) to the ``(seed, index)`` interface.
-
-    Sample ``index`` of stream ``seed`` uses ``np.random.default_rng([seed, index])``.
-    """
-
-    def __init__(self, generator):
-        self.generator = generator
-
-    def generate(self, seed, index):
-        """Return the ``SyntheticSample`` number ``index`` of the stream ``seed``."""
-        image, masks = self.generator.generate(np.random.default_rng([int(seed), int(index)]))
-        return SyntheticSample(image, masks)
-
-    def output_shape(self, seed, index):
-        """``(H, W)`` of sample ``index``: the background is the generator's first draw."""
-        rng = np.random.default_rng([int(seed), int(index)])
-        backgrounds = self.generator.backgrounds
-        return backgrounds[int(rng.integers(len(backgrounds)))].shape[:2]
 
 
 @DATASETS.register_module()
@@ -52,6 +30,7 @@ class SAAADataset(SyntheticCocoDataset):
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, num_samples,
                  generator=None, assets=None, **kwargs):
+        super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'SAAADataset')
         self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
         for what, path in self.checkpoints.items():
@@ -60,7 +39,6 @@ class SAAADataset(SyntheticCocoDataset):
                                         f'{path.resolve()}; {TRAIN_HINT}')
         self.generator_options = dict(generator or {})
         self.asset_options = dict(assets or {})
-        super().__init__(num_samples=num_samples, **kwargs)
 
     def cache_inputs(self):
         return dict(source_ann=Path(self.source['ann_file']),
@@ -73,7 +51,6 @@ class SAAADataset(SyntheticCocoDataset):
 
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       self.cache_root, **self.asset_options)
-        generator = SAAAGenerator.from_checkpoints(
+        return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
             assets.backgrounds, **self.generator_options)
-        return SeededSAAAGenerator(generator)

@@ -16,34 +16,12 @@ Either way sample ``i`` is a deterministic function of ``seed`` and ``i``.
 import copy
 from pathlib import Path
 
-import numpy as np
 from mmdet.datasets import CocoDataset
 
-from ..synth import ensure_coco_cache, sample_to_instances, stable_hash
+from ..synth import as_loaded_image, ensure_coco_cache, sample_to_instances, stable_hash
 
 MODES = ('cache', 'online')
 NUCLEI_METAINFO = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
-
-
-def as_loaded_image(image, color_type='color'):
-    """Convert a generated RGB/grey uint8/uint16 image as ``LoadImageFromFile`` decodes a PNG.
-
-    ``'color'`` -> ``(H, W, 3)`` uint8 BGR (16-bit scaled by 1/256 like OpenCV);
-    ``'grayscale'`` -> ``(H, W)`` uint8; ``'unchanged'`` -> the stored dtype, BGR order.
-    """
-    image = np.asarray(image)
-    if color_type != 'unchanged' and image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if color_type == 'grayscale':
-        if image.ndim == 3:
-            weights = np.array([0.299, 0.587, 0.114])  # RGB -> luma, as cv2
-            image = np.clip(image @ weights + 0.5, 0, 255).astype(np.uint8)
-        return image
-    if image.ndim == 2:
-        return np.repeat(image[..., None], 3, axis=2) if color_type == 'color' else image
-    return np.ascontiguousarray(image[..., ::-1])
 
 
 def real_source(source, owner):
@@ -71,7 +49,18 @@ def _in_memory_pipeline(pipeline):
                      'pipeline (it is replaced by LoadImageFromNDArray)')
 
 
-class SyntheticCocoDataset(CocoDataset):
+class _InitThenLoad(type):
+    """Metaclass: ``full_init`` runs after the whole ``__init__`` chain (unless
+    ``lazy_init``), so subclasses may set their attributes after ``super().__init__``."""
+
+    def __call__(cls, *args, **kwargs):
+        dataset = super().__call__(*args, **kwargs)
+        if not dataset.lazy_init:
+            dataset.full_init()
+        return dataset
+
+
+class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
     """Synthetic instance data in ``CocoDataset`` form.
 
     Args:
@@ -79,38 +68,32 @@ class SyntheticCocoDataset(CocoDataset):
         seed: stream seed; sample ``i`` depends only on ``(seed, i)`` and the inputs.
         mode: ``'cache'`` or ``'online'``.
         cache_root: folder of the COCO caches and the real-data assets.
+        lazy_init: as ``BaseDataset``: ``True`` defers generation (or reading the cache)
+            to ``full_init``, which runs on first use.
         pipeline, metainfo, filter_cfg, test_mode, ...: as ``CocoDataset``.
     """
 
     NAME = 'synthetic'
 
     def __init__(self, num_samples, seed=0, mode='cache', cache_root='work_dirs/mmaug_cache',
-                 pipeline=(), metainfo=None, **kwargs):
+                 pipeline=(), metainfo=None, lazy_init=False, **kwargs):
         if mode not in MODES:
             raise ValueError(f'{type(self).__name__}: mode must be one of {MODES}, got {mode!r}')
         if int(num_samples) < 1:
             raise ValueError(f'{type(self).__name__}: num_samples must be >= 1')
         self.num_samples, self.seed, self.mode = int(num_samples), int(seed), mode
         self.cache_root = Path(cache_root)
+        self.lazy_init = bool(lazy_init)
         self._generator = None
-        metainfo = metainfo or NUCLEI_METAINFO
         for key in ('ann_file', 'data_root', 'data_prefix'):
             if key in kwargs:
                 raise ValueError(f'{type(self).__name__} makes its own {key}; remove it')
-        if mode == 'cache':
-            folder = self.cache_root / f'{self.NAME}-{self.cache_key()}'
-            ann_file = ensure_coco_cache(folder, self.num_samples, self._make_sample,
-                                         meta=dict(generator=self.NAME, key=folder.name,
-                                                   seed=self.seed))
-            super().__init__(ann_file=str(ann_file), data_root='',
-                             data_prefix=dict(img=str(folder / 'images') + '/'),
-                             pipeline=list(pipeline), metainfo=metainfo, **kwargs)
-        else:
+        if mode == 'online':
             pipeline, self.color_type = _in_memory_pipeline(pipeline)
             kwargs.setdefault('filter_cfg', None)
-            self.generator  # build (or load) the assets once, before workers fork
-            super().__init__(ann_file='', data_root='', data_prefix=dict(img=''),
-                             pipeline=pipeline, metainfo=metainfo, **kwargs)
+        super().__init__(ann_file='', data_root='', data_prefix=dict(img=''),
+                         pipeline=list(pipeline), metainfo=metainfo or NUCLEI_METAINFO,
+                         lazy_init=True, **kwargs)
 
     # --- what subclasses provide -------------------------------------------------------
     def cache_inputs(self):
@@ -118,8 +101,8 @@ class SyntheticCocoDataset(CocoDataset):
         raise NotImplementedError
 
     def build_generator(self):
-        """Return an object with ``generate(seed, index) -> SyntheticSample`` and
-        ``output_shape(seed, index) -> (H, W)``."""
+        """Return the sample generator: a ``synth.SampleGenerator`` (``generate(seed,
+        index) -> SyntheticSample``, ``output_shape(seed, index) -> (H, W)``)."""
         raise NotImplementedError
 
     # --- shared machinery --------------------------------------------------------------
@@ -139,12 +122,19 @@ class SyntheticCocoDataset(CocoDataset):
         return self.generator.generate(self.seed, index)
 
     def load_data_list(self):
-        """Cache mode: the COCO file. Online mode: one placeholder per sample index.
+        """Cache mode: write (or resume, or reuse) the COCO cache, then read it.
+        Online mode: one placeholder per sample index.
 
         Placeholders know the image size (``generator.output_shape``) for aspect-ratio
-        batching; the image and instances are made in ``prepare_data``.
+        batching; the image and instances are made in ``prepare_data``. Either way the
+        generator's inputs are read here, in the main process, before workers fork.
         """
         if self.mode == 'cache':
+            folder = self.cache_root / f'{self.NAME}-{self.cache_key()}'
+            self.ann_file = str(ensure_coco_cache(
+                folder, self.num_samples, self._make_sample,
+                meta=dict(generator=self.NAME, key=folder.name, seed=self.seed)))
+            self.data_prefix = dict(img=str(folder / 'images') + '/')
             return super().load_data_list()
         infos = []
         for i in range(self.num_samples):

@@ -1,6 +1,6 @@
 """IAAA image generator (paper 2.4): augmented real cells on empty real backgrounds.
 
-For synthetic image ``index`` under ``seed`` (rng = ``np.random.default_rng([seed, index])``):
+For synthetic image ``index`` under ``seed`` (rng = ``synth.sample_rng(seed, index)``):
 draw a background; draw the cell count (the real per-image distribution, or its mode as
 in the paper); choose SCOs/MCOs with the real SCO/MCO ratio; augment each object with one
 of the top-b policies; place it corner-matched and feathered, without overlaps. The
@@ -9,14 +9,19 @@ ground truth is the unfiltered augmented masks, one instance per cell.
 With ``style_neighbours = k > 0`` (not in the paper) the objects of a sample come only
 from the ``k`` real images whose backgrounds look most like the drawn one
 (``core.style``), so stained cells stay on stained backgrounds in mixed datasets.
+
+``paste_cells`` (object choice, policy augmentation, paste) is shared with the in-pipeline
+transform ``IAAAPaste``.
 """
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..core import (choose_objects, compose_image, style_bank, style_descriptor,
                      style_neighbours)
-from ..synth import SyntheticSample
+from ..core.policy import Policy, read_policy_file
+from ..synth import SampleGenerator, SyntheticSample
 
 COUNT_MODES = ('distribution', 'mode', 'background')
 
@@ -66,7 +71,36 @@ class IAAASettings:
         return settings
 
 
-class IAAAGenerator:
+def as_policies(policies):
+    """Policies given as a ``policies.json`` path, or a list of ``Policy`` / policy dicts
+    -> list of ``Policy`` (``[]``: no augmentation)."""
+    if isinstance(policies, (str, Path)):
+        return read_policy_file(policies)['policies']
+    return [p if isinstance(p, Policy) else Policy.from_dict(p) for p in policies]
+
+
+def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, occupied=None):
+    """IAAA's paste: choose objects, augment each by one random policy, paste them.
+
+    Args:
+        canvas: ``(H, W[, C])`` image the cells go on (an empty background, or a real
+            image whose cells are ``occupied``). bank: ``core.ObjectBank`` of the canvas's
+            dtype and channels. n_cells: cells to place (MCOs count all their cells).
+        sco_fraction: probability that a draw is an SCO. policies: list of ``Policy``
+            (``[]``: cells as they are). settings: ``IAAASettings`` (n_candidates, sigma,
+            spacing). rng: ``np.random.Generator``. occupied: ``(H, W)`` bool or None.
+    Returns the ``core.ComposedImage``.
+    """
+    def augment(image, masks, object_rng):
+        return policies[object_rng.integers(len(policies))].apply(image, masks, object_rng)
+
+    objects = choose_objects(bank, n_cells, sco_fraction, rng)
+    return compose_image(canvas, objects, rng, transform=augment if policies else None,
+                         n_candidates=settings.n_candidates, sigma=settings.sigma,
+                         spacing=settings.spacing, occupied=occupied)
+
+
+class IAAAGenerator(SampleGenerator):
     """Deterministic IAAA samples from real assets and searched policies.
 
     Args:
@@ -81,13 +115,12 @@ class IAAAGenerator:
         self.settings = settings
         self._banks = {}  # background index -> ObjectBank it draws from
 
-    def _augment(self, image, masks, rng):
-        policy = self.policies[rng.integers(len(self.policies))]
-        return policy.apply(image, masks, rng)
-
-    def _background_index(self, rng):
-        """The first draw of every sample: which background it is built on."""
+    def draw_frame(self, rng):
+        """The first draw of every sample: the index of the background it is built on."""
         return int(rng.integers(len(self.assets.backgrounds)))
+
+    def frame_shape(self, background_index):
+        return self.assets.backgrounds[background_index].shape[:2]
 
     def bank_for(self, background_index):
         """The ``ObjectBank`` that samples on background ``background_index`` draw from."""
@@ -120,22 +153,12 @@ class IAAAGenerator:
             count = stats.cell_counts[background_index]
         return int(round(count * settings.count_scale))
 
-    def output_shape(self, seed, index):
-        """``(H, W)`` of sample ``index`` without generating it."""
-        rng = np.random.default_rng([int(seed), int(index)])
-        return self.assets.backgrounds[self._background_index(rng)].shape[:2]
-
-    def generate(self, seed, index):
-        """Return the ``SyntheticSample`` number ``index`` of the stream ``seed``."""
-        rng = np.random.default_rng([int(seed), int(index)])
-        assets, settings = self.assets, self.settings
-        background_index = self._background_index(rng)
-        background = assets.backgrounds[background_index]
+    def compose(self, background_index, rng):
+        """Cells of the real count distribution, augmented, on background
+        ``background_index``."""
         n_cells = self._cell_count(background_index, rng)
-        objects = choose_objects(self.bank_for(background_index), n_cells,
-                                 assets.stats.sco_fraction, rng)
-        composed = compose_image(background, objects, rng,
-                                 transform=self._augment if self.policies else None,
-                                 n_candidates=settings.n_candidates, sigma=settings.sigma,
-                                 spacing=settings.spacing)
+        composed = paste_cells(self.assets.backgrounds[background_index],
+                               self.bank_for(background_index), n_cells,
+                               self.assets.stats.sco_fraction, self.policies, self.settings,
+                               rng)
         return SyntheticSample(composed.image, composed.masks)

@@ -6,8 +6,9 @@
 composes a synthetic image with ``mmaug_is.core.composer.compose_image`` (corner-matched
 placement, spacing, Gaussian-feathered paste; ground truth = the unfiltered masks).
 
-Everything is driven by the ``np.random.Generator`` passed to ``generate``: torch noise is
-seeded from it, networks run in eval mode, so the same seed gives byte-identical output.
+``SAAAGenerator`` follows the generators' protocol (``synth.SampleGenerator``): sample
+``index`` of stream ``seed`` is driven by ``sample_rng(seed, index)`` alone, torch noise is
+seeded from it and the networks run in eval mode, so it is byte-identical in any process.
 """
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from mmaug_is.core.composer import compose_image
 from mmaug_is.core.objects import CellObject
 from mmaug_is.core.stats import DatasetStats
+from mmaug_is.synth import SampleGenerator, SyntheticSample
 
 from .mask_data import (ImageFormat, SizeDistribution, canonical_transform, masks_to_tensor,
                         restore_scale, tensor_to_images, warp_mask)
@@ -138,7 +140,7 @@ def _as_stats(bank_or_stats):
                     f'has no per-image counts), got {type(bank_or_stats).__name__}')
 
 
-class SAAAGenerator:
+class SAAAGenerator(SampleGenerator):
     """Synthetic multi-cell images with exact instance masks from the SAAA models.
 
     Args:
@@ -203,9 +205,17 @@ class SAAAGenerator:
                                       np.array([0, 0, mask.shape[1], mask.shape[0]])))
         return objects
 
-    def generate_composed(self, rng):
-        """One synthetic image as a ``core.composer.ComposedImage`` (with placements)."""
-        background = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+    def draw_frame(self, rng):
+        """The first draw of every sample: the index of its background."""
+        return int(rng.integers(len(self.backgrounds)))
+
+    def frame_shape(self, background_index):
+        return self.backgrounds[background_index].shape[:2]
+
+    def compose_cells(self, background_index, rng):
+        """New cells on background ``background_index`` as a ``core.ComposedImage`` (with
+        placements)."""
+        background = self.backgrounds[background_index]
         n = self.stats.sample_cell_count(rng, self.count_mode)
         if self.max_cells is not None:
             n = min(n, int(self.max_cells))
@@ -214,10 +224,10 @@ class SAAAGenerator:
         return compose_image(background, objects, rng, n_candidates=self.n_candidates,
                              sigma=self.sigma, spacing=self.spacing)
 
-    def generate(self, rng):
-        """``(image, masks)``: image in the data's dtype/channels, masks ``(N, H, W)`` bool."""
-        composed = self.generate_composed(rng)
-        return composed.image, composed.masks
+    def compose(self, background_index, rng):
+        """``SyntheticSample``: image in the data's dtype/channels, ``(N, H, W)`` bool masks."""
+        composed = self.compose_cells(background_index, rng)
+        return SyntheticSample(composed.image, composed.masks)
 
     def __repr__(self):
         return f'SAAAGenerator({json.dumps(self.settings())})'

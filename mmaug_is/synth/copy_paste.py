@@ -1,6 +1,6 @@
 """Plain hard copy-paste between real images: the generative baseline of IAAA / SAAA.
 
-Sample ``index`` of stream ``seed`` (rng = ``np.random.default_rng([seed, index])``):
+Sample ``index`` of stream ``seed`` (rng = ``sample_rng(seed, index)``):
 
 1. a destination and a different source image are drawn among the real images of the
    same size (mmdet's ``CopyPaste`` pastes in place, so the sizes must agree);
@@ -21,6 +21,7 @@ from mmdet.structures.mask import BitmapMasks
 from ..core import load_coco_instances, read_image
 from ..core.objects import masks_to_boxes
 from .coco_cache import SyntheticSample
+from .protocol import SampleGenerator
 
 
 def _mmdet_results(image, masks):
@@ -32,7 +33,7 @@ def _mmdet_results(image, masks):
                 gt_masks=BitmapMasks(masks.astype(np.uint8), *image.shape[:2]))
 
 
-class CopyPasteGenerator:
+class CopyPasteGenerator(SampleGenerator):
     """Hard copy-paste of real instances between real images (mmdet ``CopyPaste``).
 
     Args:
@@ -60,20 +61,18 @@ class CopyPasteGenerator:
                              'size and dtype; every image here has a different one')
         self.destinations.sort()
 
-    def _pick(self, seed, index):
-        rng = np.random.default_rng([int(seed), int(index)])
+    def draw_frame(self, rng):
+        """The first draws: ``(destination, source)`` image indices of the same size."""
         dst = self.destinations[rng.integers(len(self.destinations))]
         src = self.partners[dst][rng.integers(len(self.partners[dst]))]
-        return rng, dst, src
+        return dst, src
 
-    def output_shape(self, seed, index):
-        """``(H, W)`` of sample ``index`` (the destination image's size)."""
-        _, dst, _ = self._pick(seed, index)
-        return self.images[dst].shape[:2]
+    def frame_shape(self, pair):
+        return self.images[pair[0]].shape[:2]
 
-    def generate(self, seed, index):
-        """Return the ``SyntheticSample`` ``index`` of stream ``seed``."""
-        rng, dst, src = self._pick(seed, index)
+    def compose(self, pair, rng):
+        """Instances of image ``src`` pasted into image ``dst`` (``pair``)."""
+        dst, src = pair
         n_src = len(self.records[src])
         k = rng.integers(min(n_src + 1, self.max_num_pasted))
         chosen = np.sort(rng.choice(n_src, size=k, replace=False))

@@ -7,8 +7,6 @@ carry their exact (unfiltered) masks. With ``style_neighbours = k > 0`` the cell
 from the ``k`` source images whose backgrounds look most like the current image outside
 its cells (``core.style``).
 """
-from pathlib import Path
-
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
@@ -16,11 +14,10 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
-from ..core import (CellObject, ObjectBank, choose_objects, compose_image, masks_to_boxes,
-                    rank_by_style, style_bank, style_descriptor)
-from ..core.policy import Policy, read_policy_file
-from ..datasets.synthetic_coco import as_loaded_image
-from ..synth import RealAssets
+from ..core import (CellObject, ObjectBank, masks_to_boxes, rank_by_style, style_bank,
+                    style_descriptor)
+from ..iaaa.generator import IAAASettings, as_policies, paste_cells
+from ..synth import RealAssets, as_loaded_image
 
 
 def _bank_as_loaded(bank, color_type):
@@ -79,23 +76,20 @@ class IAAAPaste(BaseTransform):
                  sigma=1.0, spacing=1, color_type='color', cache_root='work_dirs/mmaug_cache',
                  style_neighbours=0):
         self.source = dict(source)
-        self.policies = (read_policy_file(policies)['policies']
-                         if isinstance(policies, (str, Path)) else
-                         [Policy.from_dict(p) for p in policies])
+        self.policies = as_policies(policies)
         self.max_cells, self.prob, self.label = int(max_cells), float(prob), int(label)
-        self.n_candidates, self.sigma, self.spacing = int(n_candidates), float(sigma), int(spacing)
+        self.settings = IAAASettings(n_candidates=int(n_candidates), sigma=float(sigma),
+                                     spacing=int(spacing),
+                                     style_neighbours=int(style_neighbours))
         self.color_type, self.cache_root = color_type, cache_root
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       cache_root, progress=False)
         self.sco_fraction = assets.stats.sco_fraction
         self.bank = _bank_as_loaded(assets.bank, color_type)
-        self.style_neighbours = int(style_neighbours)
-        if self.style_neighbours < 0:
-            raise ValueError(f'style_neighbours must be >= 0, got {style_neighbours}')
         self.style_sources = assets.background_sources
         self.style_descriptors = np.stack([
             _loaded_style(as_loaded_image(bg, color_type)) for bg in assets.backgrounds
-        ]) if self.style_neighbours else None
+        ]) if self.settings.style_neighbours else None
 
     @cache_randomness
     def _draw_seed(self):
@@ -104,16 +98,13 @@ class IAAAPaste(BaseTransform):
             return None
         return int(np.random.randint(0, 2**31 - 1))
 
-    def _augment(self, image, masks, rng):
-        return self.policies[rng.integers(len(self.policies))].apply(image, masks, rng)
-
     def _bank_for(self, image, occupied):
         """The objects that may go into ``image`` (its cells: ``occupied``)."""
-        if not self.style_neighbours:
+        if not self.settings.style_neighbours:
             return self.bank
         order = rank_by_style(_loaded_style(image, ~occupied), self.style_descriptors)
         return style_bank(self.bank, [self.style_sources[i] for i in order],
-                          self.style_neighbours)
+                          self.settings.style_neighbours)
 
     def transform(self, results):
         seed = self._draw_seed()
@@ -122,12 +113,9 @@ class IAAAPaste(BaseTransform):
         rng = np.random.default_rng(seed)
         occupied = _existing_cells(results)
         n_cells = int(rng.integers(1, self.max_cells + 1))
-        objects = choose_objects(self._bank_for(results['img'], occupied), n_cells,
-                                 self.sco_fraction, rng)
-        composed = compose_image(results['img'], objects, rng,
-                                 transform=self._augment if self.policies else None,
-                                 n_candidates=self.n_candidates, sigma=self.sigma,
-                                 spacing=self.spacing, occupied=occupied)
+        composed = paste_cells(results['img'], self._bank_for(results['img'], occupied),
+                               n_cells, self.sco_fraction, self.policies, self.settings, rng,
+                               occupied=occupied)
         if composed.n_cells == 0:
             return results
         results['img'] = composed.image
@@ -149,7 +137,7 @@ class IAAAPaste(BaseTransform):
     def __repr__(self):
         return (f'{type(self).__name__}(source={self.source}, policies={len(self.policies)}, '
                 f'max_cells={self.max_cells}, prob={self.prob}, label={self.label}, '
-                f'n_candidates={self.n_candidates}, sigma={self.sigma}, '
-                f'spacing={self.spacing}, color_type={self.color_type!r}, '
-                f'style_neighbours={self.style_neighbours})')
+                f'n_candidates={self.settings.n_candidates}, sigma={self.settings.sigma}, '
+                f'spacing={self.settings.spacing}, color_type={self.color_type!r}, '
+                f'style_neighbours={self.settings.style_neighbours})')
 

@@ -1,10 +1,15 @@
-"""Augmentation ops: every op on uint8/uint16 x grey/RGB layouts, mask alignment, dtype range."""
+"""Augmentation ops: every op on uint8/uint16 x grey/RGB layouts, mask alignment, dtype range;
+the functional ops against the op table; ``register_op``."""
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+import mmaug_is.core as core
 from mmaug_is.core.ops import (DEFAULT_SEARCH_OPS, GEOMETRIC, N_LEVELS, OPS, PHOTOMETRIC,
-                               TABLE_S1_OPS, apply_op, get_op)
+                               TABLE_S1_OPS, apply_op, background_value, get_op, register_op)
+from mmaug_is.core.policy import Policy, SubPolicy, load_policies, save_policies
 
 LAYOUTS = [(), (1,), (3,)]
 DTYPES = [np.uint8, np.uint16]
@@ -69,14 +74,16 @@ def test_flips_equal_numpy(layout):
 
 
 @pytest.mark.parametrize('dtype', DTYPES)
-def test_rotations_by_right_angles_are_exact(dtype):
-    masks = _masks()
-    image = _image(dtype, (3,), masks)
-    op = get_op('Rotate')
-    out, out_masks = op.apply_params(image, masks, {'magnitude': 90.0})
-    np.testing.assert_array_equal(out, np.rot90(image))  # counter-clockwise
-    np.testing.assert_array_equal(out_masks, np.rot90(masks, axes=(1, 2)))
-    out, out_masks = op.apply(image, masks, N_LEVELS - 1, np.random.default_rng(3))  # +-180
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_rotations_by_right_angles_are_exact(dtype, layout):
+    masks = _masks()  # 48 x 40: the canvas turns to 40 x 48
+    image = _image(dtype, layout, masks)
+    for angle, turns in [(90.0, 1), (-90.0, -1), (180.0, 2), (270.0, 3)]:
+        out, out_masks = core.rotate(image, masks, angle)
+        np.testing.assert_array_equal(out, np.rot90(image, turns))  # counter-clockwise
+        np.testing.assert_array_equal(out_masks, np.rot90(masks, turns, axes=(1, 2)))
+    out, out_masks = get_op('Rotate').apply(image, masks, N_LEVELS - 1,
+                                            np.random.default_rng(3))  # +-180
     np.testing.assert_array_equal(out, np.rot90(image, 2))
     np.testing.assert_array_equal(out_masks, np.rot90(masks, 2, axes=(1, 2)))
 
@@ -274,3 +281,248 @@ def test_bad_inputs_raise_clear_errors():
         apply_op('Rotate', image, masks, 1.5, rng)
     with pytest.raises(KeyError, match='unknown augmentation op'):
         get_op('Twirl')
+
+
+# ------------------------------------------------------------------ functional API
+def _m(p):
+    return p['magnitude']
+
+
+# The documented level -> argument mapping (module docstring table), written out again here
+# so the test checks the table against its documentation.
+TABLE_ARGUMENTS = {
+    'Identity': (core.identity, lambda im, p: ()),
+    'FlipLR': (core.flip_lr, lambda im, p: ()),
+    'FlipUD': (core.flip_ud, lambda im, p: ()),
+    'Rotate': (core.rotate, lambda im, p: (_m(p),)),
+    'ShearX': (core.shear_x, lambda im, p: (_m(p),)),
+    'ShearY': (core.shear_y, lambda im, p: (_m(p),)),
+    'TranslateX': (core.translate_x, lambda im, p: (int(round(_m(p) * im.shape[1])),)),
+    'TranslateY': (core.translate_y, lambda im, p: (int(round(_m(p) * im.shape[0])),)),
+    'Resize': (core.resize, lambda im, p: (1 + _m(p),)),
+    'CropBilinear': (core.crop_bilinear, lambda im, p: (_m(p), p['u'], p['v'])),
+    'AutoContrast': (core.auto_contrast, lambda im, p: (_m(p),)),
+    'Equalize': (core.equalize, lambda im, p: (_m(p),)),
+    'Posterize': (core.posterize, lambda im, p: (int(round(_m(p) * 8 * im.itemsize)),)),
+    'Solarize': (core.solarize, lambda im, p: ((1 - _m(p)) * (np.iinfo(im.dtype).max + 1),)),
+    'Invert': (core.invert, lambda im, p: ()),
+    'Contrast': (core.contrast, lambda im, p: (1 + _m(p),)),
+    'Brightness': (core.brightness, lambda im, p: (1 + _m(p),)),
+    'Color': (core.color, lambda im, p: (1 + _m(p),)),
+    'Sharpness': (core.sharpness, lambda im, p: (1 + _m(p),)),
+    'Smooth': (core.smooth, lambda im, p: (_m(p),)),
+    'GaussianBlur': (core.gaussian_blur, lambda im, p: (_m(p),)),
+    'Gamma': (core.gamma, lambda im, p: (2 ** _m(p),)),
+    'GaussianNoise': (core.gaussian_noise, lambda im, p: (
+        _m(p) * (int(im.max()) - int(im.min())), p['seed'])),
+    'Cutout': (core.cutout, lambda im, p: (int(round(_m(p) * min(im.shape[:2]))),
+                                           p['u'] * im.shape[1], p['v'] * im.shape[0])),
+}
+
+
+def test_every_table_entry_calls_an_exported_functional_op():
+    assert set(TABLE_ARGUMENTS) == set(OPS)
+    for name, (fn, _) in TABLE_ARGUMENTS.items():
+        assert OPS[name].fn is fn, name
+        assert getattr(core, fn.__name__) is fn and fn.__name__ in core.__all__
+        assert fn.__doc__, f'{fn.__name__} has no docstring'
+
+
+@pytest.mark.parametrize('name', sorted(TABLE_ARGUMENTS))
+@pytest.mark.parametrize('dtype, layout', [(np.uint8, ()), (np.uint16, (3,))])
+def test_functional_op_is_deterministic_and_equals_the_table(name, dtype, layout):
+    """``fn(image, masks, *arguments of the drawn magnitude)`` == ``OPS[name].apply``."""
+    fn, arguments = TABLE_ARGUMENTS[name]
+    masks = _masks()
+    image = _image(dtype, layout, masks)
+    for level in range(N_LEVELS):
+        for seed in (0, 1):
+            expected = OPS[name].apply(image, masks, level, np.random.default_rng(seed))
+            args = arguments(image, OPS[name].sample(level, np.random.default_rng(seed)))
+            for out, out_masks in (fn(image, masks, *args), fn(image, masks, *args)):
+                np.testing.assert_array_equal(out, expected[0])
+                np.testing.assert_array_equal(out_masks, expected[1])
+                assert out.dtype == expected[0].dtype and out.shape == expected[0].shape
+
+
+def test_functional_ops_take_keyword_arguments_and_validate_their_inputs():
+    masks = _masks()
+    image = _image(np.uint8, (3,), masks)
+    by_keyword = core.gaussian_blur(image, masks, sigma=1.5)
+    np.testing.assert_array_equal(by_keyword[0], core.gaussian_blur(image, masks, 1.5)[0])
+    with pytest.raises(TypeError, match='rotate: image must be a uint8 or uint16'):
+        core.rotate(image.astype(np.float32), masks, 10.0)
+    with pytest.raises(ValueError, match='shear_x: masks .* do not match'):
+        core.shear_x(image, masks[:, 1:], 0.1)
+    for call, match in [
+            (lambda: core.gaussian_blur(image, masks, -1.0), 'gaussian_blur: sigma'),
+            (lambda: core.smooth(image, masks, -0.5), 'smooth: radius'),
+            (lambda: core.posterize(image, masks, 9), r'posterize: bits must be in \[0, 8\]'),
+            (lambda: core.resize(image, masks, 0.0), 'resize: scale'),
+            (lambda: core.gamma(image, masks, 0.0), 'gamma: exponent'),
+            (lambda: core.auto_contrast(image, masks, 50), 'auto_contrast: cutoff'),
+            (lambda: core.crop_bilinear(image, masks, 1.0, 0.5, 0.5), 'crop_bilinear'),
+            (lambda: core.cutout(image, masks, -3, 5.0, 5.0), 'cutout: side')]:
+        with pytest.raises(ValueError, match=match):
+            call()
+    with pytest.raises(TypeError):
+        core.translate_x(image, masks, 2.5)  # a shift is a whole number of pixels
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_geometric_functional_ops_keep_image_and_masks_aligned(layout):
+    masks = _masks()
+    image = _image(np.uint16, layout, masks)
+    out, out_masks = core.translate_x(image, masks, -7)  # left: new columns on the right
+    np.testing.assert_array_equal(out[:, :40], image)
+    np.testing.assert_array_equal(out_masks[:, :, :40], masks)
+    assert not out_masks[:, :, 40:].any()
+    out, out_masks = core.translate_y(image, masks, 5)  # down: new rows on top
+    np.testing.assert_array_equal(out[5:], image)
+    np.testing.assert_array_equal(out_masks[:, 5:], masks)
+    out, out_masks = core.resize(image, masks, 2.0)
+    assert out.shape[:2] == (96, 80)
+    np.testing.assert_array_equal(out_masks, masks.repeat(2, axis=1).repeat(2, axis=2))
+    for fn in (core.shear_x, core.shear_y, core.rotate):
+        out, out_masks = fn(image, masks, 0)
+        np.testing.assert_array_equal(out, image)
+        np.testing.assert_array_equal(out_masks, masks)
+    no_masks = np.zeros((0, 48, 40), bool)
+    out, out_masks = core.crop_bilinear(image, no_masks, 0.5, 0.0, 1.0)  # bottom-left quarter
+    assert out_masks.shape == (0, 48, 40)
+    np.testing.assert_array_equal(out, core.resize(image[24:, :20], no_masks[:, 24:, :20],
+                                                   2.0)[0])
+
+
+def test_photometric_functional_ops_follow_their_definitions():
+    masks = _masks()
+    image = _image(np.uint8, (3,), masks)
+    np.testing.assert_array_equal(core.invert(image, masks)[0], 255 - image)
+    np.testing.assert_array_equal(core.posterize(image, masks, 3)[0], image & 0b11111000)
+    np.testing.assert_array_equal(core.solarize(image, masks, 100)[0],
+                                  np.where(image >= 100, 255 - image, image))
+    np.testing.assert_array_equal(core.brightness(image, masks, 0.5)[0],
+                                  np.rint(image * 0.5).astype(np.uint8))
+    for fn in (core.contrast, core.brightness, core.color, core.sharpness, core.gamma):
+        np.testing.assert_array_equal(fn(image, masks, 1.0)[0], image)  # factor 1: unchanged
+    for fn in (core.smooth, core.gaussian_blur):
+        np.testing.assert_array_equal(fn(image, masks, 0)[0], image)
+    np.testing.assert_array_equal(core.equalize(image, masks, 0.0)[0], image)
+    flat = core.contrast(image, masks, 0.0)[0]
+    assert (flat == flat[0, 0]).all()  # factor 0: one grey level
+    noisy = [core.gaussian_noise(image, masks, 10.0, seed)[0] for seed in (5, 5, 6)]
+    np.testing.assert_array_equal(noisy[0], noisy[1])  # the seed is the only randomness
+    assert not np.array_equal(noisy[0], noisy[2])
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_cutout_fills_with_the_background_value(dtype):
+    masks = _masks()
+    image = _image(dtype, (3,), masks)
+    out, out_masks = core.cutout(image, masks, 20, 20.0, 24.0)
+    region = np.zeros(masks.shape[1:], bool)
+    region[14:34, 10:30] = True
+    region &= ~masks.any(0)
+    assert region.any()
+    np.testing.assert_array_equal(out[region], np.broadcast_to(
+        background_value(image, masks), (region.sum(), 3)))
+    np.testing.assert_array_equal(out[~region], image[~region])
+    np.testing.assert_array_equal(out_masks, masks)
+
+
+# ---------------------------------------------------------------------- register_op
+@pytest.fixture
+def op_table():
+    """The op table, restored after the test (registrations are global)."""
+    saved = dict(OPS)
+    yield OPS
+    OPS.clear()
+    OPS.update(saved)
+
+
+def add_offset(image, masks, offset):
+    """Add ``offset`` grey levels (rounded), clipped to the dtype range."""
+    top = np.iinfo(image.dtype).max
+    shifted = image.astype(np.int64) + int(round(offset))
+    return np.clip(shifted, 0, top).astype(image.dtype), masks.copy()
+
+
+def transpose(image, masks):
+    """Swap the x and y axes of image and masks."""
+    return np.ascontiguousarray(np.swapaxes(image, 0, 1)), \
+        np.ascontiguousarray(np.swapaxes(masks, 1, 2))
+
+
+def test_registered_ops_work_in_policies_and_their_json(op_table, tmp_path):
+    offset = register_op('AddOffset', add_offset, low=0, high=45, unit='grey levels',
+                         symmetric=True)
+    assert OPS['AddOffset'] is offset and offset.magnitude(N_LEVELS - 1) == 45
+    register_op('Transpose', transpose, GEOMETRIC)
+    masks = _masks()
+    image = _image(np.uint8, (), masks)
+    out, out_masks = apply_op('Transpose', image, masks, 0, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, image.T)
+    np.testing.assert_array_equal(out_masks, masks.transpose(0, 2, 1))
+    shifts = {int(apply_op('AddOffset', image, masks, 2, np.random.default_rng(s))[0][0, 0])
+              - int(image[0, 0]) for s in range(10)}
+    assert shifts == {-10, 10}  # level 2 -> 10 grey levels, random sign
+
+    # extra draws and a custom argument mapping: a cutout in a random image corner
+    register_op('CornerCutout', core.cutout, low=0.1, high=0.5, unit='side / W',
+                sample_extra=lambda rng: {'corner': int(rng.integers(4))},
+                arguments=lambda im, p: (int(round(p['magnitude'] * im.shape[1])),
+                                         (p['corner'] % 2) * im.shape[1],
+                                         (p['corner'] // 2) * im.shape[0]))
+    params = OPS['CornerCutout'].sample(9, np.random.default_rng(1))
+    assert set(params) == {'magnitude', 'corner'} and params['magnitude'] == 0.5
+    out, _ = OPS['CornerCutout'].apply_params(image, masks, params)
+    np.testing.assert_array_equal(out, core.cutout(image, masks, 20, (params['corner'] % 2) * 40,
+                                                   (params['corner'] // 2) * 48)[0])
+
+    policy = Policy((SubPolicy('AddOffset', 1.0, 9), SubPolicy('Transpose', 0.5, 0),
+                     SubPolicy('CornerCutout', 0.5, 5), SubPolicy('Rotate', 0.5, 3)))
+    path = save_policies(tmp_path / 'policies.json', [policy], scores=[0.5])
+    loaded, = load_policies(path)
+    assert loaded == policy and Policy.from_dict(policy.to_dict()) == policy
+    for seed in range(4):
+        a = policy.apply(image, masks, np.random.default_rng(seed))
+        b = loaded.apply(image, masks, np.random.default_rng(seed))
+        decisions = json.loads(json.dumps(loaded.decide(np.random.default_rng(seed))))
+        c = Policy.replay(image, masks, decisions)
+        for x, y in ((a, b), (a, c)):
+            np.testing.assert_array_equal(x[0], y[0])
+            np.testing.assert_array_equal(x[1], y[1])
+
+
+def test_register_op_refuses_duplicates_and_bad_specs(op_table):
+    with pytest.raises(ValueError, match="'Rotate' is already registered"):
+        register_op('Rotate', add_offset, low=0, high=10)
+    register_op('AddOffset', add_offset, low=0, high=10)
+    with pytest.raises(ValueError, match="'AddOffset' is already registered"):
+        register_op('AddOffset', add_offset, low=0, high=20)
+    assert OPS['AddOffset'].high == 10  # the first registration stays
+    with pytest.raises(ValueError, match='kind'):
+        register_op('Warp', transpose, 'geometrical')
+    with pytest.raises(TypeError, match='callable'):
+        register_op('Nothing', None)
+    with pytest.raises(ValueError, match='finite'):
+        register_op('Huge', add_offset, low=0, high=float('inf'))
+    assert not {'Warp', 'Nothing', 'Huge'} & set(OPS)
+
+
+def test_registered_ops_that_break_the_contract_are_caught(op_table):
+    masks = _masks()
+    image = _image(np.uint8, (), masks)
+    rng = np.random.default_rng(0)
+    register_op('ToFloat', lambda image, masks: (image.astype(np.float32), masks))
+    with pytest.raises(TypeError, match='op ToFloat output'):
+        apply_op('ToFloat', image, masks, 0, rng)
+    register_op('DropFirst', lambda image, masks: (image.copy(), masks[1:].copy()))
+    with pytest.raises(ValueError, match='DropFirst changed the number of instances'):
+        apply_op('DropFirst', image, masks, 0, rng)
+    register_op('GreyToRgb', lambda image, masks: (np.dstack([image] * 3), masks.copy()))
+    with pytest.raises(ValueError, match='GreyToRgb changed the image layout'):
+        apply_op('GreyToRgb', image, masks, 0, rng)
+    register_op('Shrink', lambda image, masks: (image[1:].copy(), masks[:, 1:].copy()))
+    with pytest.raises(ValueError, match='photometric op Shrink changed the image size'):
+        apply_op('Shrink', image, masks, 0, rng)

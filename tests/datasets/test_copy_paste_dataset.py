@@ -7,6 +7,7 @@ import torch
 
 from mmaug_is.core.io import decode_rles
 from mmaug_is.datasets import CopyPasteDataset
+from mmaug_is.synth import sample_rng
 from mmaug_is.synth.copy_paste import CopyPasteGenerator
 
 PIPELINE = [
@@ -52,7 +53,7 @@ def test_pixels_come_from_destination_or_source(sample_root):
     pasted_any = False
     for index in range(6):
         sample = generator.generate(3, index)
-        _, dst, src = generator._pick(3, index)
+        dst, src = generator.draw_frame(sample_rng(3, index))
         dst_image, src_image = generator.images[dst], generator.images[src]
         assert dst != src and sample.image.dtype == dst_image.dtype
         assert sample.image.shape == dst_image.shape

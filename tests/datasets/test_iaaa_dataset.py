@@ -83,7 +83,22 @@ def test_same_seed_same_bytes_other_seed_differs(cached, sample_root, tmp_path):
             == (second / 'annotations.json').read_bytes())
     reseeded = make_dataset(sample_root, tmp_path, seed=1)
     assert len(other) == len(reseeded)
-    assert len(list(tmp_path.glob('iaaa-*'))) == 2
+    (third, ) = [p for p in tmp_path.glob('iaaa-*') if p != second]
+    for name in ('000000.png', '000001.png', '000002.png'):
+        assert (third / 'images' / name).read_bytes() != (first / 'images' / name).read_bytes()
+
+
+def test_lazy_init_defers_generation(sample_root, tmp_path):
+    lazy = IAAADataset(
+        source=dict(ann_file=str(sample_root / 'annotations/train.json'),
+                    img_dir=str(sample_root / 'images')),
+        policies=POLICIES, num_samples=2, cache_root=str(tmp_path), pipeline=PIPELINE,
+        lazy_init=True)
+    assert not list(tmp_path.glob('iaaa-*'))
+    lazy.full_init()
+    assert len(lazy) == 2
+    (folder, ) = tmp_path.glob('iaaa-*')
+    assert (folder / 'annotations.json').is_file()
 
 
 def test_online_mode_equals_cache(cached, sample_root):

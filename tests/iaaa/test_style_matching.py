@@ -39,7 +39,7 @@ def test_grey_backgrounds_stay_grey(brightfield_assets):
     grey_samples, unmatched_colour = 0, 0
     for index in range(16):
         rng = np.random.default_rng([0, index])
-        source = assets.background_sources[matched._background_index(rng)]
+        source = assets.background_sources[matched.draw_frame(rng)]
         if modality[source] != 'brightfield_grey':
             continue
         grey_samples += 1
@@ -121,7 +121,7 @@ def test_background_count_mode_uses_the_background_images_count(brightfield_asse
     for index in (0, 7, 41):
         assert generator._cell_count(index, rng) == assets.stats.cell_counts[index]
     sample = generator.generate(0, 2)
-    background = generator._background_index(np.random.default_rng([0, 2]))
+    background = generator.draw_frame(np.random.default_rng([0, 2]))
     assert 0 < len(sample.masks) <= assets.stats.cell_counts[background]
     broken = RealAssets(assets.bank, assets.backgrounds[:-1], assets.background_sources[:-1],
                         assets.stats)

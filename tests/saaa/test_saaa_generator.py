@@ -14,6 +14,7 @@ from mmaug_is.saaa.mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, MaskS
 from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
 from mmaug_is.saaa.train_loop import save_checkpoint
 from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer
+from mmaug_is.synth import sample_rng
 
 TINY_DDPM = MaskDDPMConfig(image_size=32, block_out_channels=(8, 16, 16), attention_levels=(2,),
                            num_train_timesteps=40)
@@ -85,27 +86,33 @@ def _generator(sco32, stats, backgrounds, fmt=None, **kwargs):
     return SAAAGenerator(masks, cells, stats, backgrounds, **kwargs)
 
 
+def _generated(gen, seed, index):
+    sample = gen.generate(seed, index)
+    return sample.image, sample.masks
+
+
 def test_generated_images_and_masks(sco32, fluo_stats_and_backgrounds):
     stats, backgrounds = fluo_stats_and_backgrounds
     gen = _generator(sco32, stats, backgrounds, max_cells=30)
-    image, masks = gen.generate(np.random.default_rng(0))
+    image, masks = _generated(gen, 0, 0)
     assert image.dtype == np.uint8 and image.shape == backgrounds[0].shape
     assert masks.dtype == bool and masks.ndim == 3 and masks.shape[1:] == image.shape[:2]
     assert 0 < len(masks) <= 30
     assert masks.any(axis=(1, 2)).all()
     assert masks.sum(axis=0).max() == 1  # no two instances share a pixel
-    image2, masks2 = gen.generate(np.random.default_rng(0))
+    image2, masks2 = _generated(gen, 0, 0)
     assert np.array_equal(image, image2) and np.array_equal(masks, masks2)
-    image3, _ = gen.generate(np.random.default_rng(1))
+    image3, _ = _generated(gen, 0, 1)
     assert not np.array_equal(image, image3)
 
 
 def test_composed_masks_are_the_unfiltered_generated_masks(sco32, fluo_stats_and_backgrounds):
     stats, backgrounds = fluo_stats_and_backgrounds
     gen = _generator(sco32, stats, backgrounds, max_cells=12, spacing=3)
-    composed = gen.generate_composed(np.random.default_rng(7))
+    rng = sample_rng(7, 0)
+    composed = gen.compose_cells(gen.draw_frame(rng), rng)
     # Replay the generator's random decisions to get the objects it placed.
-    rng = np.random.default_rng(7)
+    rng = sample_rng(7, 0)
     background = backgrounds[int(rng.integers(len(backgrounds)))]
     n = min(stats.sample_cell_count(rng), 12)
     objects = gen.sample_cells(n, rng, max_side=min(background.shape[:2]) - 2)
@@ -127,7 +134,7 @@ def test_uint16_grey_generation(sco32, fluo_stats_and_backgrounds):
     stats, backgrounds = fluo_stats_and_backgrounds
     grey16 = [bg[..., 0].astype(np.uint16) * 257 for bg in backgrounds]
     gen = _generator(sco32, stats, grey16, fmt=ImageFormat('uint16', 1), max_cells=8)
-    image, masks = gen.generate(np.random.default_rng(3))
+    image, masks = _generated(gen, 3, 0)
     assert image.dtype == np.uint16 and image.shape == grey16[0].shape
     assert masks.shape[1:] == image.shape and len(masks) > 0
     with pytest.raises(ValueError, match='background 0'):
@@ -171,6 +178,6 @@ def test_from_checkpoints(sco32, fluo_stats_and_backgrounds, tmp_path):
 def test_image_without_cells(sco32, fluo_stats_and_backgrounds):
     stats, backgrounds = fluo_stats_and_backgrounds
     gen = _generator(sco32, replace(stats, cell_counts=[0]), backgrounds[:1])
-    image, masks = gen.generate(np.random.default_rng(0))
+    image, masks = _generated(gen, 0, 0)
     assert np.array_equal(image, backgrounds[0])
     assert masks.shape == (0,) + image.shape[:2] and masks.dtype == bool

@@ -1,56 +1,9 @@
-# Dataset: the bundled 24-image CC0 demo subset of dsb2018_fluo (data/sample_fluo).
-# Paths are relative to this file, so configs work from any working directory.
+# Dataset: the bundled 24-image CC0 demo subset of dsb2018_fluo (data/sample_fluo): the
+# shared nuclei file with its data root. Paths are relative to this file.
 _base_ = './nuclei_coco.py'
-
 nuclei_data_root = '{{ fileDirname }}/../../../data/sample_fluo/'
-
-nuclei_train_dataset = dict(
-    type='CocoDataset',
-    data_root=nuclei_data_root,
-    metainfo={{_base_.nuclei_metainfo}},
-    ann_file='annotations/train.json',
-    data_prefix=dict(img='images/'),
-    filter_cfg=dict(filter_empty_gt=True, min_size=0),
-    pipeline={{_base_.nuclei_train_pipeline}})
-nuclei_train_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=nuclei_train_dataset)
-
-
-def _eval_split(split):
-    return dict(
-        _delete_=True,
-        batch_size=1,
-        num_workers=2,
-        persistent_workers=True,
-        drop_last=False,
-        sampler=dict(type='DefaultSampler', shuffle=False),
-        dataset=dict(
-            type='CocoDataset',
-            data_root=nuclei_data_root,
-            metainfo={{_base_.nuclei_metainfo}},
-            ann_file=f'annotations/{split}.json',
-            data_prefix=dict(img='images/'),
-            test_mode=True,
-            pipeline={{_base_.nuclei_test_pipeline}}))
-
-
-def _evaluator(split):
-    return dict(
-        _delete_=True,
-        type='CocoMetric',
-        ann_file=nuclei_data_root + f'annotations/{split}.json',
-        metric='bbox',
-        format_only=False,
-        proposal_nums={{_base_.nuclei_proposal_nums}})
-
-
-nuclei_val_dataloader = _eval_split('val')
-nuclei_test_dataloader = _eval_split('test')
-nuclei_val_evaluator = _evaluator('val')
-nuclei_test_evaluator = _evaluator('test')
+nuclei_train_dataloader = dict(dataset=dict(data_root=nuclei_data_root))
+nuclei_val_dataloader = dict(dataset=dict(data_root=nuclei_data_root))
+nuclei_test_dataloader = dict(dataset=dict(data_root=nuclei_data_root))
+nuclei_val_evaluator = dict(ann_file=nuclei_data_root + 'annotations/val.json')
+nuclei_test_evaluator = dict(ann_file=nuclei_data_root + 'annotations/test.json')
