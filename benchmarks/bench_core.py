@@ -10,20 +10,17 @@ Usage: OMP_NUM_THREADS=1 python benchmarks/bench_core.py [--data ../shared/data/
 import argparse
 import os
 import platform
-import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from mmaug_is.benchmarking.timing import Timer
+from mmaug_is.core import (DatasetStats, ImageRecord, ObjectBank, choose_objects, compose_image,
+                           extract_objects, load_coco_instances, read_image, remove_cells)
+from mmaug_is.core.io import atomic_open
 
-from mmaug_is.core import (DatasetStats, ImageRecord, ObjectBank, choose_objects,  # noqa: E402
-                           compose_image, extract_objects, load_coco_instances, read_image,
-                           remove_cells)
-from mmaug_is.core.io import atomic_open  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def upscale(record, image, factor):
@@ -33,18 +30,6 @@ def upscale(record, image, factor):
     masks = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
                       for m in record.masks]).astype(bool)
     return ImageRecord(record.file_name, record.path, size[1], size[0], masks), big
-
-
-class Timer:
-    """Wall-clock and process CPU seconds of a ``with`` block (the machine is shared)."""
-
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.wall
-        self.cpu = time.process_time() - self.cpu
 
 
 def time_backgrounds(pairs, method):

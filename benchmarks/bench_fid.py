@@ -9,17 +9,14 @@ ms per image (preprocessing + forward) for full 256x256 images and
 SCO crops at several batch sizes, and seconds for FID / KID on random 2048-d features.
 """
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmaug_is.evaluation import InceptionFeatureExtractor, LevelImages, fid, kid  # noqa: E402
-from mmaug_is.evaluation.features import preprocess  # noqa: E402
+from mmaug_is.evaluation import InceptionFeatureExtractor, LevelImages, fid, kid
+from mmaug_is.evaluation.features import preprocess
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,6 @@ and not timed (they are cached on disk in use).
 """
 import argparse
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / 'shared' / 'data' / 'dsb2018_fluo'
-sys.path.insert(0, str(REPO))
 
 
 def parse_args():

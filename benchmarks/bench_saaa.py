@@ -13,24 +13,20 @@ batch 16) and extrapolated to one epoch over the dataset's SCOs.
 """
 import argparse
 import os
-import os.path as osp
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaug_is.core import DatasetStats, ObjectBank, load_coco_instances  # noqa: E402
-from mmaug_is.core import read_image, remove_cells  # noqa: E402
-from mmaug_is.saaa.generator import (CellSynthesizer, MaskGenerator,  # noqa: E402
-                                     SAAAGenerator)
-from mmaug_is.saaa.mask_data import ImageFormat, build_sco_dataset  # noqa: E402
-from mmaug_is.saaa.mask_ddpm import MaskDDPM, MaskDDPMConfig  # noqa: E402
-from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator  # noqa: E402
-from mmaug_is.saaa.train_loop import configure_threads, iters_per_epoch  # noqa: E402
-from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer  # noqa: E402
+from mmaug_is.core import (DatasetStats, ObjectBank, load_coco_instances, read_image,
+                           remove_cells)
+from mmaug_is.saaa.generator import CellSynthesizer, MaskGenerator, SAAAGenerator
+from mmaug_is.saaa.mask_data import ImageFormat, build_sco_dataset
+from mmaug_is.saaa.mask_ddpm import MaskDDPM, MaskDDPMConfig
+from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
+from mmaug_is.saaa.train_loop import configure_threads, iters_per_epoch
+from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer
 
 CPU_DDPM = MaskDDPMConfig(image_size=32, block_out_channels=(16, 32, 64))
 CPU_P2P = dict(image_size=32, ngf=32, ndf=32, n_down=3, n_layers_d=2)
@@ -122,9 +118,9 @@ def main():
         backgrounds = [remove_cells(read_image(r.path), r.masks, np.random.default_rng(i))
                        for i, r in enumerate(records[:4])]
         gen = SAAAGenerator(masks, cells, stats, backgrounds)
-        seeds, counts = iter(range(10 ** 9)), []
-        times = timed(lambda: counts.append(len(gen.generate(
-            np.random.default_rng(next(seeds)))[1])), args.images, warmup=False)
+        indices, counts = iter(range(10 ** 9)), []
+        times = timed(lambda: counts.append(len(gen.generate(0, next(indices)).masks)),
+                      args.images, warmup=False)
         report(f'composed 256x256 image (mean {np.mean(counts):.0f} cells placed, DDIM '
                f'{args.ddim_steps}; median of {args.images})', times)
     else:

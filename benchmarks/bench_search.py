@@ -10,39 +10,25 @@ writes benchmarks/results/bench_search.md.
 Usage: OMP_NUM_THREADS=1 python benchmarks/bench_search.py [--default-ops]
 """
 import argparse
-import importlib.util
 import os
 import platform
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from mmaug_is.benchmarking.timing import Timer
+from mmaug_is.core.io import atomic_open
+from mmaug_is.core.objects import ObjectBank
+from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS, TABLE_S1_OPS
+from mmaug_is.core.policy import Policy, SubPolicy
+from mmaug_is.iaaa.pipeline import SearchSettings, run_search
+from mmaug_is.iaaa.scoring import PolicyScorer, split_objects
+from mmaug_is.iaaa.search import SearchConfig, applicable_ops, greedy_search
+from mmaug_is.iaaa.wae import WAEConfig, infer_channels, objects_to_array, train_wae
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from mmaug_is.core.io import atomic_open  # noqa: E402
-from mmaug_is.core.objects import ObjectBank  # noqa: E402
-from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS, TABLE_S1_OPS  # noqa: E402
-from mmaug_is.core.policy import Policy, SubPolicy  # noqa: E402
-from mmaug_is.iaaa.scoring import PolicyScorer, split_objects  # noqa: E402
-from mmaug_is.iaaa.search import SearchConfig, applicable_ops, greedy_search  # noqa: E402
-from mmaug_is.iaaa.wae import WAEConfig, infer_channels, objects_to_array, train_wae  # noqa: E402
-
-
-class Timer:
-    """Wall-clock and process CPU seconds of a ``with`` block."""
-
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.wall
-        self.cpu = time.process_time() - self.cpu
 
 
 def time_ops(objects):
@@ -55,14 +41,6 @@ def time_ops(objects):
                 op.apply(obj.image, obj.masks, 5, rng)
         rows.append((name, 1000 * t.wall / len(objects), 1000 * t.cpu / len(objects)))
     return rows
-
-
-def _load_tool():
-    """Import tools/iaaa_search.py as a module."""
-    spec = importlib.util.spec_from_file_location('iaaa_search', REPO / 'tools' / 'iaaa_search.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def time_search(scorer, ops, label, lines):
@@ -136,14 +114,16 @@ def main():
         out += ['', f'Top 5 policies ({label}):', '']
         out += [f'{k}. `{p}` score {s:.3f}' for k, (p, s) in
                 enumerate(zip(result.policies, result.scores), 1)]
-    out += ['', '## End to end: `tools/iaaa_search.py`, fast setting', '']
-    tool = _load_tool()
-    argv = ['--ann-file', str(data / 'annotations' / 'train.json'), '--img-dir',
-            str(data / 'images'), '--ops', *TABLE_S1_OPS, '--n-prob', '2', '--n-levels', '3',
-            '--l-max', '2', '--top-b', '10', '--wae-epochs', '20', '--threads',
-            str(args.threads), '--no-progress']
+    out += ['', '## End to end: `tools/iaaa_search.py` (`iaaa.pipeline.run_search`), fast '
+            'setting', '']
+    ann_file, img_dir = data / 'annotations' / 'train.json', data / 'images'
+    fast = SearchSettings(ops=TABLE_S1_OPS, n_prob=2, n_levels=3, l_max=2, top_b=10,
+                          wae_epochs=20)
     with tempfile.TemporaryDirectory() as work_dir, Timer() as t:
-        tool.main(argv + ['--work-dir', work_dir])
+        run_search(ann_file, img_dir, work_dir, fast, progress=False)
+    argv = ['--ann-file', str(ann_file), '--img-dir', str(img_dir), '--ops', *TABLE_S1_OPS,
+            '--n-prob', '2', '--n-levels', '3', '--l-max', '2', '--top-b', '10',
+            '--wae-epochs', '20', '--threads', str(args.threads), '--no-progress']
     shown = ' '.join(os.path.relpath(a, REPO) if os.path.isabs(a) else a for a in argv)
     out += ['```', f'OMP_NUM_THREADS=1 python tools/iaaa_search.py {shown} '
             '--work-dir work_dirs/iaaa_search_fluo', '```', '',

@@ -38,14 +38,14 @@ import shlex
 import sys
 from pathlib import Path
 
+from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, describe_plan,
+                                   detector_groups, execute_runs, explicit_groups,
+                                   finished_results, plan_runs, run_state, write_report)
+from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains
+from mmaug_is.benchmarking.runs import check_name, read_json
+from mmaug_is.benchmarking.tables import column_order, metric_markdown
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs,  # noqa: E402
-                                   describe_plan, detector_groups, execute_runs,
-                                   explicit_groups, finished_results, plan_runs, run_state,
-                                   write_report)
-from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains  # noqa: E402
-from mmaug_is.benchmarking.runs import check_name, read_json  # noqa: E402
-from mmaug_is.benchmarking.tables import column_order, metric_markdown  # noqa: E402
 
 RECORDED_ENV = ('MMAUG_OFFLINE', 'OMP_NUM_THREADS')
 

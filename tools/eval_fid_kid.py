@@ -16,7 +16,6 @@ preprocessing) or from ``--weights`` (TorchScript). Writes ``--out`` (markdown) 
 images of every level of every source; prints the table.
 """
 import argparse
-import os
 import re
 import shlex
 import sys
@@ -25,11 +24,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmaug_is.core.io import write_image  # noqa: E402
-from mmaug_is.evaluation import (LEVELS, FeatureCache, InceptionFeatureExtractor,  # noqa: E402
-                                 LevelImages, contact_sheet, level_features, markdown_table,
-                                 score_levels, write_tables)
+from mmaug_is.evaluation import (LEVELS, FeatureCache, InceptionFeatureExtractor, LevelImages,
+                                 level_features, markdown_table, score_levels, write_tables)
+from mmaug_is.synth.contact_sheet import save_sheet
 
 _NAMED = re.compile(r'^([A-Za-z0-9][A-Za-z0-9_.+-]*)=(.+)$')
 
@@ -127,8 +124,8 @@ def main(argv=None):
               f'available)  \n'
               + ''.join(f'fake `{name}`: `{meta["fake"][name]}` ({used[name]})  \n'
                         for name in fakes)
-              + f'network: `{extractor.weights_path.name}` (sha1 '
-              f'{extractor.weights_sha1[:12]}); KID: {args.kid_subsets} subsets of '
+              + f'network: `{extractor.weights_path.name}` (sha256 '
+              f'{extractor.weights_sha256[:12]}); KID: {args.kid_subsets} subsets of '
               f'min(n real, n fake, {args.kid_subset_size}), seed {args.seed}  \n'
               f'command: `{command}`\n\n')
     paths = write_tables(args.out, scores, meta, header)
@@ -140,7 +137,7 @@ def main(argv=None):
             rows += [(f'{name} {level}\nn={len(feats[name][level])}', found[level])
                      for level in levels]
         sheet_path = args.out.with_name(args.out.stem + '_samples.png')
-        write_image(sheet_path, contact_sheet(rows, n_cols=args.sheet_samples))
+        save_sheet(sheet_path, rows, tile=64, gap=2, max_cols=args.sheet_samples)
         paths = paths + (sheet_path,)
     print('wrote ' + ', '.join(str(p) for p in paths))
     return scores

@@ -4,20 +4,19 @@ Usage:
     python tools/generate.py configs/iaaa/faster_rcnn_r101.py [--cfg-options ...]
 
 Every synthetic dataset (``IAAADataset``, ``SAAADataset``, ``CopyPasteDataset``) in the
-config's training data is built in cache mode, which writes (or resumes, or reuses) its COCO
+config's training data (inside ``RealPlusSyntheticDataset``, ``ConcatDataset`` or any
+wrapper with ``dataset=``) is built in cache mode, which writes (or resumes, or reuses) its COCO
 cache under its ``cache_root`` with the same key training will look for. Prints the cache
 folders, their image and instance counts and the contact sheet to open.
 """
 import argparse
 import json
-import os.path as osp
-import sys
 from pathlib import Path
 
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaug_is.utils import prepare_config  # noqa: E402
+from mmaug_is.datasets import synthetic_configs
+from mmaug_is.utils import prepare_config
 
 SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset', 'CopyPasteDataset')
 
@@ -34,6 +33,8 @@ def synthetic_dataset_cfgs(dataset_cfg):
     """Yield the synthetic dataset configs inside a (possibly nested) dataset config."""
     if dataset_cfg.get('type') in SYNTHETIC_TYPES:
         yield dataset_cfg
+    if dataset_cfg.get('type') == 'RealPlusSyntheticDataset':
+        yield from synthetic_configs(dataset_cfg['real'], dataset_cfg['synthetic'])
     for child in dataset_cfg.get('datasets', []):
         yield from synthetic_dataset_cfgs(child)
     if 'dataset' in dataset_cfg:

@@ -1,10 +1,10 @@
 """Search IAAA augmentation policies on a COCO instance dataset (paper 2.1).
 
-Steps: extract the SCOs/MCOs of the dataset; hold out an evaluation sample and a real
-reference set; train (or resume) the WAE on the remaining objects; run Greedy AutoAugment;
-write ``policies.json`` (top-b policies with scores) and ``policies_contact_sheet.png``
-(real objects in the first row, the same objects under each top policy below, instance
-outlines drawn).
+Steps (``mmaug_is.iaaa.pipeline.run_search``): extract the SCOs/MCOs of the dataset; hold
+out an evaluation sample and a real reference set; train (or resume) the WAE on the
+remaining objects; run Greedy AutoAugment; write ``policies.json`` (top-b policies with
+scores) and ``policies_contact_sheet.png`` (real objects in the first row, the same
+objects under each top policy below, instance outlines drawn).
 
 Work dir contents: ``wae.pth`` (checkpoint, resumable), ``search_state.json`` and
 ``candidates.jsonl`` (resumable search), ``policies.json``, ``policies_contact_sheet.png``.
@@ -21,27 +21,13 @@ Fast setting (about 2-3 minutes on one CPU core for dsb2018_fluo train)::
 Add ``--resume`` to continue an interrupted run in the same work dir.
 """
 import argparse
-import json
-import sys
-import time
-from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mmaug_is.core.io import write_image  # noqa: E402
-from mmaug_is.core.objects import ObjectBank  # noqa: E402
-from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS  # noqa: E402
-from mmaug_is.core.policy import save_policies  # noqa: E402
-from mmaug_is.iaaa.scoring import PolicyScorer, ScoreConfig, split_objects  # noqa: E402
-from mmaug_is.iaaa.search import (SearchConfig, applicable_ops, candidate_rng,  # noqa: E402
-                                  greedy_search)
-from mmaug_is.iaaa.wae import (WAEConfig, infer_channels, objects_to_array,  # noqa: E402
-                               train_wae)
-from mmaug_is.synth.contact_sheet import draw_overlay  # noqa: E402
+from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS
+from mmaug_is.iaaa.pipeline import SearchSettings, run_search
+from mmaug_is.iaaa.scoring import ScoreConfig
+from mmaug_is.iaaa.wae import WAEConfig
 
 
 def parse_args(argv=None):
@@ -78,116 +64,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _tile(image, masks, size):
-    """Object scaled to fit a ``size`` square (nearest when enlarging), outlines drawn."""
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
-    img = cv2.resize(image, (nw, nh), interpolation=interp).reshape((nh, nw) + image.shape[2:])
-    msk = np.stack([cv2.resize(m.astype(np.uint8), (nw, nh), interpolation=cv2.INTER_NEAREST)
-                    for m in masks]).astype(bool) if len(masks) else np.zeros((0, nh, nw), bool)
-    cell = np.zeros((size, size, 3), np.uint8)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    cell[top:top + nh, left:left + nw] = draw_overlay(img, msk, alpha=0.0)
-    return cell
-
-
-def write_policy_sheet(path, objects, policies, scores, seed, tile=72, label_width=330, gap=3):
-    """Contact sheet: row 0 the real objects, row k+1 the same objects under policy k."""
-    rows = [('real objects', [(o.image, o.masks) for o in objects])]
-    for k, (policy, score) in enumerate(zip(policies, scores)):
-        rng = candidate_rng(seed, f'contact-sheet|{policy.key}')
-        rows.append((f'#{k + 1} {score:.3f} {policy}',
-                     [policy.apply(o.image, o.masks, rng) for o in objects]))
-    width = label_width + len(objects) * (tile + gap) + gap
-    sheet = np.full((len(rows) * (tile + gap) + gap, width, 3), 255, np.uint8)
-    for r, (label, items) in enumerate(rows):
-        y = gap + r * (tile + gap)
-        for line, text in enumerate(_wrap(label, 52)[:4]):
-            cv2.putText(sheet, text, (4, y + 14 + 14 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.36,
-                        (0, 0, 0), 1, cv2.LINE_AA)
-        for c, (image, masks) in enumerate(items):
-            x = label_width + gap + c * (tile + gap)
-            sheet[y:y + tile, x:x + tile] = _tile(image, masks, tile)
-    write_image(path, sheet)
-    return path
-
-
-def _wrap(text, width):
-    """Split ``text`` at ' > ' separators into lines of about ``width`` characters."""
-    lines, current = [], ''
-    for part in text.split(' > '):
-        candidate = f'{current} > {part}' if current else part
-        if current and len(candidate) > width:
-            lines.append(current + ' >')
-            current = part
-        else:
-            current = candidate
-    return lines + [current]
-
-
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    work_dir = Path(args.work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    progress = not args.no_progress
-
-    bank = ObjectBank.from_coco(args.ann_file, args.img_dir, progress=progress)
-    objects = (bank.scos if 'sco' in args.kinds else []) + (
-        bank.mcos if 'mco' in args.kinds else [])
-    if len(objects) < 12:
-        raise SystemExit(f'{args.ann_file}: only {len(objects)} objects of kinds {args.kinds}; '
-                         'the search needs at least 12')
-    n_ref = min(args.n_ref, len(objects) // 4)
-    n_eval = min(args.n_eval, len(objects) // 4)
-    train, eval_sample, ref = split_objects(objects, n_eval, n_ref, args.seed)
-    channels = infer_channels(objects)
-    print(f'{bank}: {len(train)} WAE training, {len(eval_sample)} evaluation, {len(ref)} '
-          f'reference objects; {channels} channel(s)')
-
-    wae_config = WAEConfig(in_channels=channels, crop_size=args.crop_size, z_dim=args.z_dim,
-                           width=args.wae_width, epochs=args.wae_epochs)
-    crops = objects_to_array(train, args.crop_size, channels)
-    trained = train_wae(crops, wae_config, seed=args.seed, checkpoint=work_dir / 'wae.pth',
-                        resume=args.resume, progress=progress)
-    t_wae = time.perf_counter() - start
-    last = trained.history[-1] if trained.history else {}
-    print(f'WAE: {len(trained.history)} epochs, last {json.dumps(last)} ({t_wae:.0f} s so far)')
-
-    ops = applicable_ops(args.ops, channels)
-    if len(ops) < len(args.ops):
-        print(f'left out of the search (identity on {channels}-channel objects): '
-              f'{sorted(set(args.ops) - set(ops))}')
-    scorer = PolicyScorer(trained.model, eval_sample, ref, ScoreConfig(min_change=args.min_change))
-    search_config = SearchConfig(ops=ops, n_prob=args.n_prob,
-                                 n_levels=args.n_levels, l_max=args.l_max, top_b=args.top_b,
-                                 seed=args.seed, beam=args.beam)
-    result = greedy_search(scorer, search_config, work_dir=work_dir, resume=args.resume,
-                           progress=progress)
-    elapsed = time.perf_counter() - start
-
-    meta = {
-        'ann_file': str(args.ann_file), 'img_dir': str(args.img_dir), 'seed': args.seed,
-        'search': {k: v for k, v in vars(search_config).items()},
-        'score': vars(scorer.config), 'wae': vars(wae_config),
-        'objects': {'train': len(train), 'eval': len(eval_sample), 'ref': len(ref),
-                    'kinds': args.kinds},
-        'details': result.details, 'n_evaluated': result.n_evaluated,
-        'search_space_size': result.search_space_size, 'wall_time_s': round(elapsed, 1),
-    }
-    policy_path = save_policies(work_dir / 'policies.json', result.policies, result.scores, meta)
-    sheet_path = write_policy_sheet(work_dir / 'policies_contact_sheet.png',
-                                    eval_sample[:args.sheet_objects], result.policies,
-                                    result.scores, args.seed)
+    settings = SearchSettings(
+        seed=args.seed, ops=tuple(args.ops), n_prob=args.n_prob, n_levels=args.n_levels,
+        l_max=args.l_max, top_b=args.top_b, beam=args.beam, kinds=tuple(args.kinds),
+        n_eval=args.n_eval, n_ref=args.n_ref, min_change=args.min_change,
+        crop_size=args.crop_size, wae_epochs=args.wae_epochs, wae_width=args.wae_width,
+        z_dim=args.z_dim, sheet_objects=args.sheet_objects)
+    run = run_search(args.ann_file, args.img_dir, args.work_dir, settings, resume=args.resume,
+                     progress=not args.no_progress)
+    result = run.result
     print(f'evaluated {result.n_evaluated} candidates of a search space of '
-          f'{result.search_space_size} in {elapsed:.0f} s (WAE included)')
+          f'{result.search_space_size} in {run.meta["wall_time_s"]:.0f} s (WAE included)')
     for rank, (policy, detail) in enumerate(zip(result.policies, result.details), 1):
         print(f'{rank:3d}  score {detail["score"]:+.3f}  change {detail["change"]:.2f}  '
               f'recon x{detail["recon_ratio"]:.2f}  mmd+ {detail["mmd_excess"]:+.4f}  {policy}')
-    print(f'wrote {policy_path} and {sheet_path}')
+    print(f'wrote {run.policies_path} and {run.sheet_path}')
 
 
 if __name__ == '__main__':

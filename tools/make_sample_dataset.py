@@ -9,10 +9,10 @@ unchanged, and their annotations rewritten with new consecutive ids.
 """
 import argparse
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from mmaug_is.core.io import write_json
 
 
 def parse_args():
@@ -43,14 +43,6 @@ def subset_split(coco, count):
     return dict(coco, images=new_images, annotations=new_anns)
 
 
-def write_json_atomic(path, data):
-    """Write `data` as JSON to `path` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
-
-
 def main():
     args = parse_args()
     (args.dst / 'annotations').mkdir(parents=True, exist_ok=True)
@@ -62,7 +54,7 @@ def main():
         for im in sub['images']:
             shutil.copy2(args.src / 'images' / im['file_name'],
                          args.dst / 'images' / im['file_name'])
-        write_json_atomic(args.dst / 'annotations' / f'{split}.json', sub)
+        write_json(args.dst / 'annotations' / f'{split}.json', sub, indent=None)
         print(f'{split}: {len(sub["images"])} images, {len(sub["annotations"])} instances')
 
 

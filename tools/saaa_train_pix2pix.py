@@ -2,8 +2,8 @@
 
 Writes to --work-dir: ``pix2pix.pth`` (atomic; generator, discriminator, optimisers, RNG
 state, image format), ``train_pix2pix.log`` and ``samples/pix2pix_iter_XXXXXX.png``
-(real mask | generated cell | real cell for fixed training SCOs; with --mask-ckpt also
-DDPM-generated masks and the cells synthesised from them).
+(rows: real mask, generated cell, real cell for fixed training SCOs; with --mask-ckpt
+also DDPM-generated masks and the cells synthesised from them).
 
 The VGG16 perceptual term needs torchvision's ImageNet VGG16 state dict
 (``vgg16-397923af.pth``): pass it with --vgg-weights, set $MMAUG_VGG16_WEIGHTS, or have it
@@ -19,22 +19,19 @@ CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
 GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
 """
 import argparse
-import os.path as osp
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaug_is.saaa.mask_data import (build_sco_dataset, masks_to_tensor,  # noqa: E402
-                                     tensor_to_images)
-from mmaug_is.saaa.pix2pix import Pix2PixConfig  # noqa: E402
-from mmaug_is.saaa.train_loop import (add_common_args, configure_threads,  # noqa: E402
-                                      contact_sheet, get_logger, load_checkpoint, plan_run,
-                                      resolve_resume, run_iterations, save_checkpoint)
-from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer  # noqa: E402
+from mmaug_is.core.io import atomic_open
+from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
+from mmaug_is.saaa.mask_data import build_sco_dataset, masks_to_tensor, tensor_to_images
+from mmaug_is.saaa.mask_ddpm import MaskSamplingError
+from mmaug_is.saaa.pix2pix import Pix2PixConfig
+from mmaug_is.saaa.train_loop import TrainingRun, add_common_args
+from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer
+from mmaug_is.synth.contact_sheet import save_sheet
 
 CKPT_NAME = 'pix2pix.pth'
 
@@ -72,10 +69,6 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
                                                    replace=False)
     gen_masks = None
     if mask_ckpt:
-        from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
-
-        from mmaug_is.saaa.mask_ddpm import MaskSamplingError
-
         mask_gen = MaskGenerator.from_checkpoint(mask_ckpt)
         try:
             gen_masks = reframe_masks(mask_gen.sample(n, torch.Generator().manual_seed(seed)),
@@ -92,12 +85,12 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
         return list(out)
 
     def sample(it):
-        columns = [('mask', list(ds.masks[idx])), ('generated', run(ds.masks[idx])),
-                   ('real', list(ds.images[idx]))]
+        rows = [('mask', list(ds.masks[idx])), ('generated', run(ds.masks[idx])),
+                ('real', list(ds.images[idx]))]
         if gen_masks is not None:
-            columns += [('DDPM mask', list(gen_masks)), ('its cell', run(gen_masks))]
+            rows += [('DDPM mask', list(gen_masks)), ('its cell', run(gen_masks))]
         path = Path(work_dir) / 'samples' / f'pix2pix_iter_{it:06d}.png'
-        contact_sheet(columns, path, title=f'Pix2Pix iter {it}')
+        save_sheet(path, rows, title=f'Pix2Pix iter {it}')
         logger.info('samples at iter %d -> %s', it, path)
 
     return sample
@@ -111,9 +104,6 @@ def draw_extra_masks(args, ds, logger):
     """
     if not args.mask_ckpt:
         raise ValueError('--extra-masks needs --mask-ckpt (the trained mask DDPM)')
-    from mmaug_is.core.io import atomic_open
-    from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
-
     key = f'{Path(args.mask_ckpt).resolve()}|{Path(args.mask_ckpt).stat().st_size}|' \
           f'{args.extra_masks}|{args.seed}|{ds.size}|{ds.fill}'
     cache = Path(args.work_dir) / 'extra_masks.npz'
@@ -133,53 +123,30 @@ def draw_extra_masks(args, ds, logger):
 
 def main(argv=None):
     args = parse_args(argv)
-    threads = configure_threads()
-    logger = get_logger('pix2pix', args.work_dir, 'train_pix2pix')
-    logger.info('command: %s', ' '.join(shlex.quote(a) for a in sys.argv))
-    logger.info('torch threads: %d', threads)
-    resume_path = resolve_resume(args.resume, args.work_dir, CKPT_NAME)
-    state = load_checkpoint(resume_path, PIX2PIX_KIND) if resume_path else None
-    size = state['config']['image_size'] if state else args.size
-    fill = state['fill'] if state else args.fill
-    ds = build_sco_dataset(args.ann_file, args.img_dir, size=size, fill=fill,
+    run = TrainingRun(args, 'pix2pix', CKPT_NAME, PIX2PIX_KIND)
+    ds = build_sco_dataset(args.ann_file, args.img_dir, size=run.size, fill=run.fill,
                            context=args.context, seed=args.seed,
                            progress=not args.no_progress)
-    logger.info('%d canonical SCO pairs at %dx%d px (fill %.2f, %s, context %s)',
-                len(ds), size, size, fill, ds.fmt, args.context)
-    extra = None
-    if not state and args.extra_masks:
-        extra = draw_extra_masks(args, ds, logger)
-    if state:
-        trainer = Pix2PixTrainer.from_checkpoint(state, ds, vgg_weights=args.vgg_weights)
-        logger.info('resumed from %s at iteration %d', resume_path, state['iter'])
+    run.logger.info('%d canonical SCO pairs at %dx%d px (fill %.2f, %s, context %s)',
+                    len(ds), run.size, run.size, run.fill, ds.fmt, args.context)
+    if run.state:
+        trainer = Pix2PixTrainer.from_checkpoint(run.state, ds, vgg_weights=args.vgg_weights)
     else:
-        cfg = Pix2PixConfig(image_size=size, out_channels=ds.fmt.channels, ngf=args.ngf,
+        cfg = Pix2PixConfig(image_size=run.size, out_channels=ds.fmt.channels, ngf=args.ngf,
                             ndf=args.ndf, n_down=args.n_down, n_layers_d=args.n_layers_d)
+        extra = draw_extra_masks(args, ds, run.logger) if args.extra_masks else None
         trainer = Pix2PixTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
                                  lambda_l1=args.lambda_l1, lambda_vgg=args.lambda_vgg,
                                  gan_mode=args.gan_mode, vgg_weights=args.vgg_weights,
                                  seed=args.seed, extra_masks=extra,
                                  extra_batch=args.extra_batch)
-    logger.info('Pix2Pix %s; G %d / D %d parameters; perceptual loss %s; extra masks %d',
-                trainer.cfg.to_dict(), sum(p.numel() for p in trainer.netG.parameters()),
-                sum(p.numel() for p in trainer.netD.parameters()),
-                'ON' if trainer.uses_perceptual else 'OFF',
-                0 if trainer.extra_masks is None else len(trainer.extra_masks))
-    start, total, per_epoch = plan_run(args, len(ds), trainer.batch_size, state, logger)
-    ckpt_path = Path(args.work_dir) / CKPT_NAME
-
-    def checkpoint(it):
-        save_checkpoint(trainer.state_dict(it, total), ckpt_path)
-        logger.info('checkpoint (iteration %d) -> %s', it, ckpt_path)
-
-    run_iterations(trainer.step, start, total, logger, per_epoch=per_epoch,
-                   log_interval=args.log_interval, checkpoint=checkpoint,
-                   ckpt_interval=args.ckpt_interval,
-                   sample=make_sampler(trainer, args.work_dir, logger, trainer.seed,
-                                       args.mask_ckpt),
-                   sample_interval=args.sample_interval, desc='Pix2Pix',
-                   progress=not args.no_progress)
-    logger.info('done: %s', ckpt_path)
+    run.logger.info('Pix2Pix %s; G %d / D %d parameters; perceptual loss %s; extra masks %d',
+                    trainer.cfg.to_dict(), sum(p.numel() for p in trainer.netG.parameters()),
+                    sum(p.numel() for p in trainer.netD.parameters()),
+                    'ON' if trainer.uses_perceptual else 'OFF',
+                    0 if trainer.extra_masks is None else len(trainer.extra_masks))
+    run.train(trainer, make_sampler(trainer, args.work_dir, run.logger, trainer.seed,
+                                    args.mask_ckpt), desc='Pix2Pix')
 
 
 if __name__ == '__main__':

@@ -5,39 +5,23 @@ Usage:
         [--show-dir vis] [--cfg-options key=value ...]
 """
 import argparse
-import os
 import os.path as osp
-import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaug_is.utils import prepare_config  # noqa: E402
+from mmaug_is.utils import (add_runner_args, build_runner, load_config, parse_runner_args,
+                            prepare_config)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
-    parser.add_argument('--offline', action='store_true',
-                        help='no weight downloads (same as MMAUG_OFFLINE=1)')
     parser.add_argument('--out', type=str,
                         help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument('--show-dir',
                         help='directory (inside the work dir) where painted images are saved')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='score threshold for --show-dir drawings')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(add_runner_args(parser))
 
 
 def enable_visualisation(cfg, show_dir, score_thr):
@@ -50,14 +34,7 @@ def enable_visualisation(cfg, show_dir, score_thr):
 
 def build_test_config(args):
     """Return the Config for ``args`` with the checkpoint, work dir and outputs set."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {osp.abspath(args.checkpoint)}')
     cfg.load_from = args.checkpoint
@@ -70,11 +47,10 @@ def build_test_config(args):
 
 def main():
     args = parse_args()
-    cfg = build_test_config(args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
+    runner = build_runner(build_test_config(args))
     if args.out is not None:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     runner.test()

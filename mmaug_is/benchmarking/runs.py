@@ -31,7 +31,7 @@ from pathlib import Path
 from mmengine.config import Config
 from tqdm import tqdm
 
-from mmaug_is.core.io import atomic_open
+from mmaug_is.core.io import write_json
 
 __all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
            'check_work_dirs', 'describe_plan', 'detector_groups',
@@ -298,13 +298,6 @@ def read_json(path):
         return json.loads(path.read_text(encoding='utf-8'))
     except json.JSONDecodeError as err:
         raise ValueError(f'corrupt json file {path}: {err}') from None
-
-
-def write_json(path, data):
-    """Write ``data`` as indented json atomically (temp file + ``os.replace``)."""
-    with atomic_open(path, 'w', encoding='utf-8') as handle:
-        json.dump(data, handle, indent=2, sort_keys=False)
-        handle.write('\n')
 
 
 def tail_lines(path, n=_LOG_TAIL_LINES, max_bytes=65536):

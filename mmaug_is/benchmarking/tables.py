@@ -28,9 +28,9 @@ __all__ = ['METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell', 'for
            'plot_bars', 'render_markdown', 'runs_csv', 'summarize', 'to_points', 'write_report']
 
 METRICS = ('AP', 'AP50', 'AP75', 'APs')
-UNIT = ('AP points (COCO bbox AP x 100 as mmdet\'s CocoMetric reports it: AP at 100 '
-        'detections per image, AP50 / AP75 / APs at the last of proposal_nums, 300 in '
-        'mmaug_is configs) on the TEST split')
+UNIT = ('AP points (COCO bbox AP x 100 on the TEST split, every AP read at the last of '
+        'proposal_nums detections per image: 300 with NucleiCocoMetric; runs recorded with '
+        'mmdet\'s stock CocoMetric read the headline AP at 100)')
 
 
 def to_points(value):

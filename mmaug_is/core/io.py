@@ -38,7 +38,10 @@ class AnnotationError(ValueError):
 def atomic_open(path, mode='wb', encoding=None):
     """Open a temporary file beside ``path``; on success move it onto ``path`` atomically.
 
-    If the ``with`` block raises, the temporary file is removed and ``path`` is untouched.
+    The one atomic writer of the package: anything that can write to a file object
+    (``json.dump``, ``torch.save``, ``np.savez``) writes through it. Parent folders are
+    created. If the ``with`` block raises, the temporary file is removed and ``path`` is
+    untouched (a reader never sees half a file).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +59,14 @@ def atomic_open(path, mode='wb', encoding=None):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def write_json(path, data, indent=2):
+    """Write ``data`` as ``indent``-indented JSON plus a final newline, atomically."""
+    with atomic_open(path, 'w', encoding='utf-8') as handle:
+        json.dump(data, handle, indent=indent)
+        handle.write('\n')
+    return Path(path)
 
 
 def read_image(path):

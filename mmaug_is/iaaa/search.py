@@ -30,7 +30,6 @@ soon as it is computed (a torn last line from a crash is ignored), and
 rewritten atomically after every group of candidates. ``resume=True`` reuses the cached
 scores when settings and fingerprint match, giving the same result as an uninterrupted run.
 """
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from tqdm import tqdm
 from mmaug_is.core.io import atomic_open
 from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, N_LEVELS, get_op
 from mmaug_is.core.policy import Policy, SubPolicy
+from mmaug_is.synth.hashing import bytes_digest
 
 STATE_FILE = 'search_state.json'
 CACHE_FILE = 'candidates.jsonl'
@@ -148,8 +148,12 @@ class SearchResult:
 
 
 def candidate_rng(seed, key):
-    """Generator for one candidate, derived from ``(seed, policy key)`` only."""
-    words = np.frombuffer(hashlib.sha256(key.encode()).digest(), dtype=np.uint32)
+    """Generator for one candidate, derived from ``(seed, policy key)`` only.
+
+    Seeded by ``seed`` and the eight little-endian uint32 words of SHA-256(key): these
+    numbers must never change (they fix every candidate's score and the contact sheet).
+    """
+    words = np.frombuffer(bytes.fromhex(bytes_digest(key.encode())), dtype='<u4')
     return np.random.default_rng(np.random.SeedSequence([int(seed), *map(int, words)]))
 
 

@@ -17,9 +17,6 @@ Training is deterministic under a seed (model init, shuffling and prior samples 
 from seeded torch generators; CPU kernels), checkpointed atomically after every epoch,
 and resumable: a resumed run produces the same weights as an uninterrupted one.
 """
-import hashlib
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +27,8 @@ from torch import nn
 from tqdm import tqdm
 
 from mmaug_is.core.ops import is_grey
+from mmaug_is.synth.hashing import bytes_digest
+from mmaug_is.utils.checkpoint_io import load_checkpoint, save_checkpoint
 
 CHECKPOINT_FORMAT = 'mmaug_is.wae/1'
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -216,56 +215,28 @@ def embed(model, crops, batch_size=256):
 
 # ------------------------------------------------------------------ checkpoints
 def data_fingerprint(crops):
-    """sha256 of the training crops (shape and float32 bytes)."""
+    """SHA-256 hex of the training crops (their shape, then their float32 bytes)."""
     arr = np.ascontiguousarray(np.asarray(crops, np.float32))
-    digest = hashlib.sha256(repr(arr.shape).encode())
-    digest.update(arr.tobytes())
-    return digest.hexdigest()
+    return bytes_digest(repr(arr.shape).encode(), arr)
 
 
 def model_fingerprint(model):
-    """sha256 of a model's parameters (names, shapes, bytes in key order)."""
-    digest = hashlib.sha256()
+    """SHA-256 hex of a model's parameters (name, shape, bytes of each, in key order)."""
+    chunks = []
     for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(repr(tuple(tensor.shape)).encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _atomic_torch_save(obj, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _read_checkpoint(path):
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt files
-        raise ValueError(f'cannot read WAE checkpoint {path}: {err}') from err
-    if not isinstance(ckpt, dict) or ckpt.get('format') != CHECKPOINT_FORMAT:
-        raise ValueError(f'{path}: not a mmaug_is WAE checkpoint ({CHECKPOINT_FORMAT})')
-    return ckpt
+        chunks += [name.encode(), repr(tuple(tensor.shape)).encode(),
+                   np.ascontiguousarray(tensor.detach().cpu().numpy())]
+    return bytes_digest(*chunks)
 
 
 def load_wae(path):
     """Load a checkpoint written by ``train_wae``: returns ``(model in eval mode, info)``.
 
     ``info`` holds ``config``, ``seed``, ``epoch``, ``history`` and ``data_sha256``.
+    Raises ``FileNotFoundError`` / ``ValueError`` naming ``path`` for a missing file or one
+    that is not a WAE checkpoint (``utils.checkpoint_io.load_checkpoint``).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'WAE checkpoint not found: {path}')
-    ckpt = _read_checkpoint(path)
+    ckpt = load_checkpoint(path, CHECKPOINT_FORMAT, field='format')
     config = WAEConfig(**ckpt['config'])
     model = WAE(config)
     model.load_state_dict(ckpt['model'])
@@ -318,7 +289,7 @@ def train_wae(crops, config=WAEConfig(), seed=0, checkpoint=None, resume=True, p
     generator = torch.Generator().manual_seed(seed)
     history, start = [], 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        ckpt = _read_checkpoint(checkpoint)
+        ckpt = load_checkpoint(checkpoint, CHECKPOINT_FORMAT, field='format')
         saved = WAEConfig(**ckpt['config'])
         if saved.architecture() != config.architecture():
             raise ValueError(f'{checkpoint}: saved WAE settings {saved.architecture()} differ '
@@ -360,7 +331,7 @@ def train_wae(crops, config=WAEConfig(), seed=0, checkpoint=None, resume=True, p
                         'mmd': float(mmd_mean)})
         bar.set_postfix(loss=f'{loss_mean:.3f}', recon=f'{rec_mean:.3f}', mmd=f'{mmd_mean:.4f}')
         if checkpoint is not None:
-            _atomic_torch_save({
+            save_checkpoint({
                 'format': CHECKPOINT_FORMAT, 'config': asdict(config), 'seed': seed,
                 'epoch': epoch + 1, 'model': model.state_dict(),
                 'optimizer': optimizer.state_dict(), 'generator': generator.get_state(),

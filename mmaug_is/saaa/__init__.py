@@ -3,7 +3,8 @@
 mask_data: canonical SCO masks/windows, image <-> tensor scaling; mask_ddpm: the diffusion
 model, sampling and mask post-processing; pix2pix: generator/discriminator networks;
 losses: adversarial, L1, VGG16 perceptual; trainers: optimisation steps and checkpoints;
-train_loop: logging, checkpoint I/O, batches, sample sheets; generator: ``SAAAGenerator``.
+train_loop: the resumable training driver (``TrainingRun``), logging, batches; generator:
+``SAAAGenerator``.
 ``diffusers`` is imported only when a mask model is built.
 """
 from .generator import CellSynthesizer, MaskGenerator, SAAAGenerator

@@ -1,22 +1,23 @@
 """Training conveniences shared by the SAAA model trainers and tools.
 
-Logging to console + ``<work_dir>/<name>.log``, atomic torch checkpoints loadable with
-``weights_only=True``, stateless (seed, iteration) -> batch indices so a resumed run sees
-exactly the batches an uninterrupted one would, a tqdm-driven iteration loop, and PNG
-contact sheets.
+Logging to console + ``<work_dir>/<name>.log``, stateless (seed, iteration) -> batch
+indices so a resumed run sees exactly the batches an uninterrupted one would, a
+tqdm-driven iteration loop, the command-line arguments both training tools share, and
+``TrainingRun``, their resume / checkpoint driver. Checkpoints are written and checked by
+``mmaug_is.utils.checkpoint_io`` (``save_checkpoint`` / ``load_checkpoint``).
 """
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from mmaug_is.core.io import atomic_open, write_image
+from mmaug_is.utils.checkpoint_io import load_checkpoint, save_checkpoint
 
 
 def configure_threads():
@@ -47,30 +48,6 @@ def get_logger(name, work_dir=None, log_name=None):
         file_handler.setFormatter(fmt)
         package.addHandler(file_handler)
     return logging.getLogger(f'mmaug_is.saaa.{name}')
-
-
-def save_checkpoint(state, path):
-    """``torch.save`` ``state`` to ``path`` atomically (temp file + ``os.replace``)."""
-    with atomic_open(path, 'wb') as handle:
-        torch.save(state, handle)
-    return Path(path)
-
-
-def load_checkpoint(path, kind):
-    """Load a checkpoint written by ``save_checkpoint`` and check its ``kind`` field.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a ``kind`` checkpoint.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    state = torch.load(path, map_location='cpu', weights_only=True)
-    if not isinstance(state, dict) or state.get('kind') != kind:
-        found = state.get('kind') if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f'{path} is not a {kind!r} checkpoint (found {found!r})')
-    return state
 
 
 def resolve_resume(resume, work_dir, filename):
@@ -154,55 +131,6 @@ def run_iterations(step, start, total, logger, *, per_epoch, log_interval=50,
     return history
 
 
-# ------------------------------------------------------------------------ contact sheets
-def to_display(image):
-    """Any mask/image ``(H, W[, C])`` (bool, uint8, uint16, float in [-1,1]) -> uint8 RGB."""
-    image = np.asarray(image)
-    if image.dtype == bool:
-        image = image.astype(np.uint8) * 255
-    elif image.dtype == np.uint16:
-        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
-    elif image.dtype.kind == 'f':
-        image = np.clip((image + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    elif image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    return image
-
-
-def contact_sheet(columns, path, tile=96, pad=4, title=None):
-    """Write a PNG grid: one column per ``(label, list of images)``, rows side by side.
-
-    Every image is shown (nearest-neighbour) in a ``tile x tile`` cell; shorter columns
-    leave blank cells. Returns the path written (atomically).
-    """
-    if not columns:
-        raise ValueError('contact_sheet: no columns')
-    n_rows = max(len(images) for _, images in columns)
-    header = 18 + (18 if title else 0)
-    height = header + n_rows * (tile + pad) + pad
-    width = len(columns) * (tile + pad) + pad
-    sheet = np.full((height, width, 3), 40, np.uint8)
-    if title:
-        cv2.putText(sheet, title, (pad, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-    for c, (label, images) in enumerate(columns):
-        x = pad + c * (tile + pad)
-        cv2.putText(sheet, label[:14], (x, header - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
-                    (255, 255, 160), 1, cv2.LINE_AA)
-        for r, image in enumerate(images):
-            disp = to_display(image)
-            h, w = disp.shape[:2]
-            scale = tile / max(h, w)
-            disp = cv2.resize(disp, (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)),
-                              interpolation=cv2.INTER_NEAREST)
-            y = header + r * (tile + pad)
-            sheet[y:y + disp.shape[0], x:x + disp.shape[1]] = disp
-    write_image(path, sheet)
-    return Path(path)
-
-
 # ------------------------------------------------------------------------ command line
 def add_common_args(parser, default_size, default_batch):
     """Arguments shared by ``tools/saaa_train_masks.py`` and ``tools/saaa_train_pix2pix.py``."""
@@ -247,3 +175,52 @@ def plan_run(args, n_items, batch_size, resumed_state, logger):
     logger.info('%d items, batch %d -> %d iterations/epoch; iterations %d..%d (%.1f epochs)',
                 n_items, batch_size, per_epoch, start, total, total / per_epoch)
     return start, total, per_epoch
+
+
+class TrainingRun:
+    """Resume / checkpoint driver of a SAAA training tool (``tools/saaa_train_*.py``).
+
+    Creating it uses ``$OMP_NUM_THREADS`` torch threads, logs to the console and to
+    ``<work_dir>/train_<name>.log`` (starting with the command line), and loads the
+    checkpoint ``--resume`` points to (``state``; None for a new run). ``size`` and
+    ``fill`` are the canonical-crop settings: the checkpoint's when resuming, else the
+    arguments'.
+
+    Args:
+        args: arguments parsed with ``add_common_args``. name: 'masks' or 'pix2pix'.
+        ckpt_name: checkpoint file name in ``--work-dir``. kind: its checkpoint kind.
+    """
+
+    def __init__(self, args, name, ckpt_name, kind):
+        self.args = args
+        threads = configure_threads()
+        self.logger = get_logger(name, args.work_dir, f'train_{name}')
+        self.logger.info('command: %s', ' '.join(shlex.quote(a) for a in sys.argv))
+        self.logger.info('torch threads: %d', threads)
+        self.resume_path = resolve_resume(args.resume, args.work_dir, ckpt_name)
+        self.state = load_checkpoint(self.resume_path, kind) if self.resume_path else None
+        self.ckpt_path = Path(args.work_dir) / ckpt_name
+        self.size = self.state['config']['image_size'] if self.state else args.size
+        self.fill = self.state['fill'] if self.state else args.fill
+
+    def train(self, trainer, sample, desc):
+        """Step ``trainer`` (a ``trainers`` object) from the resumed iteration (or 0) to the
+        planned total, checkpointing ``ckpt_name`` and calling ``sample(iteration)`` at the
+        intervals of the arguments. Returns ``run_iterations``' history."""
+        args, logger = self.args, self.logger
+        if self.state:
+            logger.info('resumed from %s at iteration %d', self.resume_path, self.state['iter'])
+        start, total, per_epoch = plan_run(args, len(trainer.dataset), trainer.batch_size,
+                                           self.state, logger)
+
+        def checkpoint(it):
+            save_checkpoint(trainer.state_dict(it, total), self.ckpt_path)
+            logger.info('checkpoint (iteration %d) -> %s', it, self.ckpt_path)
+
+        history = run_iterations(trainer.step, start, total, logger, per_epoch=per_epoch,
+                                 log_interval=args.log_interval, checkpoint=checkpoint,
+                                 ckpt_interval=args.ckpt_interval, sample=sample,
+                                 sample_interval=args.sample_interval, desc=desc,
+                                 progress=not args.no_progress)
+        logger.info('done: %s', self.ckpt_path)
+        return history

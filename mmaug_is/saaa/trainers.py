@@ -6,12 +6,13 @@ symmetries) from ``iteration_rng``, and torch randomness from generator states t
 saved in every checkpoint, so ``resume`` continues bit-for-bit like an uninterrupted run.
 Checkpoints hold only tensors, numbers, strings, lists and dicts (``weights_only=True``).
 """
-import hashlib
 import logging
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from mmaug_is.synth.hashing import bytes_digest
 
 from .losses import GANLoss, build_perceptual_loss
 from .mask_data import dihedral, images_to_tensor, masks_to_tensor
@@ -22,16 +23,14 @@ from .train_loop import batch_indices, iteration_rng
 LOGGER = logging.getLogger(__name__)
 MASK_KIND = 'saaa_mask_ddpm'
 PIX2PIX_KIND = 'saaa_pix2pix'
-CHECKPOINT_FORMAT = 1
+# 2: the data fingerprint is SHA-256 (format 1 used SHA-1, so it cannot be checked).
+CHECKPOINT_FORMAT = 2
 
 
 def data_fingerprint(*arrays):
-    """Short SHA-1 of the training arrays (detects resuming on different data)."""
-    digest = hashlib.sha1()
-    for arr in arrays:
-        if arr is not None:
-            digest.update(np.ascontiguousarray(arr).tobytes())
-    return digest.hexdigest()[:16]
+    """First 16 hex characters of the SHA-256 of the training arrays' bytes (``None`` skipped);
+    detects resuming on different data."""
+    return bytes_digest(*(np.ascontiguousarray(a) for a in arrays if a is not None))[:16]
 
 
 def _augment(rng, *arrays):
@@ -45,6 +44,11 @@ def _augment(rng, *arrays):
 
 
 def _check_resume(state, dataset_fp, where):
+    """Refuse to continue a checkpoint of another format or trained on other data."""
+    if state.get('format') != CHECKPOINT_FORMAT:
+        raise ValueError(f'{where}: checkpoint format {state.get("format")!r} is not '
+                         f'{CHECKPOINT_FORMAT} (format 1 lacks the SHA-256 data fingerprint '
+                         'that resuming checks); start a new run, its generator still loads')
     if state['data_fingerprint'] != dataset_fp:
         raise ValueError(f'{where}: checkpoint was trained on different data (fingerprint '
                          f'{state["data_fingerprint"]} != {dataset_fp}); use the same '

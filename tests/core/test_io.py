@@ -7,7 +7,7 @@ import pytest
 
 from mmaug_is.core import (AnnotationError, ImageReadError, extract_objects,
                            load_coco_instances, read_image, write_image)
-from mmaug_is.core.io import encode_masks
+from mmaug_is.core.io import atomic_open, encode_masks, write_json
 
 
 def _coco(images, annotations):
@@ -88,6 +88,22 @@ def test_write_image_round_trip(tmp_path):
         write_image(tmp_path / 'x.png', image)
         np.testing.assert_array_equal(read_image(tmp_path / 'x.png'), image)
     assert [p.name for p in tmp_path.iterdir()] == ['x.png']  # no temp file left
+
+
+def test_atomic_open_leaves_no_half_file_on_an_exception(tmp_path):
+    path = tmp_path / 'sub' / 'out.json'
+    write_json(path, {'a': [1, 2]})
+    assert json.loads(path.read_text()) == {'a': [1, 2]} and path.read_text().endswith('\n')
+    with pytest.raises(RuntimeError, match='crash'):
+        with atomic_open(path, 'w', encoding='utf-8') as handle:
+            handle.write('{"half": ')
+            raise RuntimeError('crash')
+    assert json.loads(path.read_text()) == {'a': [1, 2]}  # the old file, untouched
+    assert [p.name for p in path.parent.iterdir()] == ['out.json']  # no temporary left
+    with pytest.raises(TypeError):  # not JSON-serialisable: nothing is written
+        write_json(tmp_path / 'new.json', {'x': object()})
+    assert not (tmp_path / 'new.json').exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['sub']
 
 
 @pytest.mark.parametrize('content, reason', [

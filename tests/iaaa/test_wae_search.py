@@ -10,6 +10,7 @@ import torch
 from mmaug_is.core.objects import ObjectBank
 from mmaug_is.core.ops import N_LEVELS
 from mmaug_is.core.policy import Policy, SubPolicy, read_policy_file
+from mmaug_is.iaaa.pipeline import run_search
 from mmaug_is.iaaa.scoring import PolicyScorer, ScoreConfig, split_objects
 from mmaug_is.iaaa.search import (CACHE_FILE, STATE_FILE, SearchConfig, candidate_rng,
                                   greedy_candidate_count, greedy_search, is_identity,
@@ -223,6 +224,11 @@ def test_candidate_rng_depends_only_on_seed_and_key():
     np.testing.assert_array_equal(a, candidate_rng(0, 'Rotate(p=1,l=3)').random(3))
     assert not np.array_equal(a, candidate_rng(1, 'Rotate(p=1,l=3)').random(3))
     assert not np.array_equal(a, candidate_rng(0, 'Rotate(p=1,l=6)').random(3))
+    # the seeds are SHA-256 words of the key: these draws must never change
+    assert candidate_rng(0, 'Rotate(p=1,l=3)').integers(0, 1000, 5).tolist() == [
+        510, 907, 660, 414, 512]
+    assert candidate_rng(7, 'FlipLR(p=0.5,l=0) > Rotate(p=1,l=9)').integers(
+        0, 1000, 5).tolist() == [394, 873, 808, 180, 190]
 
 
 def test_cli_end_to_end(fluo_root, tmp_path):
@@ -242,3 +248,17 @@ def test_cli_end_to_end(fluo_root, tmp_path):
     tool.main(argv + ['--resume'])  # everything cached: same answer
     assert read_policy_file(tmp_path / 'policies.json')['policies'] == doc['policies']
     assert load_wae(tmp_path / 'wae.pth')[1]['epoch'] == 1
+    (tmp_path / 'wae.pth').write_bytes(b'not a checkpoint')
+    with pytest.raises(ValueError, match='wae.pth is not a readable'):
+        load_wae(tmp_path / 'wae.pth')
+
+
+def test_run_search_names_a_dataset_with_too_few_objects(fluo_root, tmp_path):
+    coco = json.loads((fluo_root / 'annotations' / 'train.json').read_text())
+    image = next(im for im in coco['images'] if im['file_name'] == 'fluo_16c3d5935ba94b72.png')
+    few = dict(coco, images=[image],
+               annotations=[a for a in coco['annotations'] if a['image_id'] == image['id']])
+    ann_file = tmp_path / 'few.json'
+    ann_file.write_text(json.dumps(few))
+    with pytest.raises(ValueError, match=r'few.json: only \d+ objects .* at least 12'):
+        run_search(ann_file, fluo_root / 'images', tmp_path / 'work', progress=False)

@@ -107,6 +107,8 @@ def test_checkpoint_resume_is_exact(sco32, tmp_path, kind):
         load_checkpoint(path, MASK_KIND if kind == 'pix2pix' else PIX2PIX_KIND)
     with pytest.raises(ValueError, match='different data'):
         resume(dict(state, data_fingerprint='0' * 16))
+    with pytest.raises(ValueError, match='format 1 is not 2'):
+        resume(dict(state, format=1))  # SHA-1 fingerprints of older checkpoints
 
 
 def _load_tool(name):

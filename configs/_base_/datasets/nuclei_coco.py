@@ -4,8 +4,10 @@
 # the development default. Every name starts with `nuclei_` so this file can sit beside an
 # mmdet detector config in `_base_` without duplicate keys; detector configs pick the
 # values up with `{{_base_.nuclei_...}}`. Images hold up to ~200 nuclei, so COCO
-# evaluation keeps up to 300 detections per image (proposal_nums -> maxDets: AP50/AP75/APs
-# are read at 300; pycocotools reads the headline AP at 100 whatever maxDets says).
+# evaluation keeps up to 300 detections per image (proposal_nums -> maxDets) and reads
+# every AP there: NucleiCocoMetric is mmdet's CocoMetric with the headline AP at 300
+# (pycocotools reads it at 100 whatever maxDets says).
+custom_imports = dict(imports=['mmaug_is'], allow_failed_imports=False)
 nuclei_metainfo = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
 nuclei_img_scale = (512, 512)  # 256x256 sources upsampled x2 for R-101/X-101 detectors
 
@@ -66,7 +68,7 @@ def _eval_split(split):
 def _evaluator(split):
     return dict(
         _delete_=True,
-        type='CocoMetric',
+        type='NucleiCocoMetric',
         ann_file=nuclei_data_root + f'annotations/{split}.json',
         metric='bbox',
         format_only=False,
