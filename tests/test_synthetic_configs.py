@@ -21,6 +21,10 @@ CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'I
 CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
                                if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
+FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
+                 'copypaste_online': 'MultiImageMixDataset'}
+FAST_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'fast').glob('*.py')
+                      if p.stem.split('_', 4)[4:])  # faster_rcnn_r18_<data>_<variant>
 
 
 def _without_training_data(cfg):
@@ -81,6 +85,37 @@ def test_cpu_synthetic_variant_changes_only_the_training_data(path):
     real, synthetic = _real_and_synthetic(cfg)
     assert real == baseline.train_dataloader.dataset.to_dict()
     assert synthetic['type'] == CPU_VARIANTS[variant] and synthetic['pipeline'] == real.pipeline
+
+
+@pytest.mark.parametrize('path', FAST_CONFIGS, ids=[p.stem for p in FAST_CONFIGS])
+def test_fast_variant_changes_only_the_training_data(path):
+    """Every setting of the fast protocol: the same model, iterations, schedule and
+    evaluation as real-only training; the same real set inside its training data."""
+    prefix = path.stem.split('_', 4)
+    variant = prefix[4]
+    cfg = Config.fromfile(str(path))
+    baseline = Config.fromfile(str(path.with_name('_'.join(prefix[:4]) + '.py')))
+    assert _without_training_data(cfg) == _without_training_data(baseline)
+    assert cfg.train_cfg.type == 'IterBasedTrainLoop'
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == FAST_VARIANTS[variant]
+    real = dataset.real if 'real' in dataset else dataset.dataset
+    expected = baseline.train_dataloader.dataset
+    assert (real.data_root, real.ann_file) == (expected.data_root, expected.ann_file)
+
+
+def test_copypaste_online_pastes_real_cells(sample_root):
+    from mmdet.registry import DATASETS
+
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/fast/faster_rcnn_r18_fluo_copypaste_online.py'))
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.dataset.data_root = str(sample_root) + '/'
+    dataset = DATASETS.build(dataset_cfg)
+    assert len(dataset) == 16
+    for idx in range(3):
+        item = dataset[idx]
+        assert tuple(item['inputs'].shape) == (3, 256, 256)
+        assert len(item['data_samples'].gt_instances) > 0
 
 
 def train_one_epoch(config, tmp_path, cache_name, *synthetic_options):

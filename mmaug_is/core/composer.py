@@ -3,13 +3,18 @@
 For each object: optional transform of (crop, masks) -> corner-matched position that
 overlaps no placed cell -> Gaussian-feathered paste; its unfiltered (transformed) masks
 become the ground truth. Objects that find no free position are skipped and reported.
+With a border margin (not in the paper), positions may reach beyond the image borders, so
+cells are cut by them as in real crops.
 """
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .blending import feathered_paste
 from .placement import Occupancy, find_position
+
+MIN_CUT_PIXELS = 4  # a cell cut by the border keeps at least this many pixels (as DSB2018)
 
 
 @dataclass
@@ -61,8 +66,25 @@ def _transformed(obj, index, transform, rng):
     return image, masks.astype(bool, copy=False)
 
 
+def _crop_margin(composed, margin, n_objects):
+    """``composed`` (made on a background padded by ``margin`` px) cut back to the frame:
+    masks clipped, cells with fewer than ``MIN_CUT_PIXELS`` pixels left out, placements
+    moved to frame coordinates (negative where a crop starts outside)."""
+    frame = (slice(margin, -margin), slice(margin, -margin))
+    masks = composed.masks[(slice(None), ) + frame]
+    keep = masks.sum(axis=(1, 2)) >= MIN_CUT_PIXELS
+    object_indices = composed.object_indices[keep]
+    kept_objects = set(object_indices.tolist())
+    placements = [(i, x - margin, y - margin) for i, x, y in composed.placements
+                  if i in kept_objects]
+    skipped = sorted(set(range(n_objects)) - kept_objects)
+    return ComposedImage(np.ascontiguousarray(composed.image[frame]),
+                         np.ascontiguousarray(masks[keep]), object_indices, placements,
+                         skipped)
+
+
 def compose_image(background, objects, rng, transform=None, n_candidates=50, sigma=1.0,
-                  spacing=0, occupied=None):
+                  spacing=0, occupied=None, edge='blur', border_margin=0):
     """Place ``objects`` (in order) on a copy of ``background``.
 
     Args:
@@ -75,10 +97,25 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
         spacing: minimum free pixels kept around placed cells (``Occupancy`` spacing).
         occupied: optional ``(H, W)`` bool map of cells already in ``background`` (pasting
             into a real image): objects avoid them and their pixels are never painted.
+        edge: ``'blur'`` or ``'inside'`` (alpha 1 on every mask pixel): see
+            ``blending.feather_alpha``.
+        border_margin: ``0``: objects lie inside the frame; ``m > 0``: positions are drawn
+            on the background mirrored ``m`` px beyond every border, then the frame is cut
+            out (masks clipped, cells under ``MIN_CUT_PIXELS`` pixels dropped).
     Returns a ``ComposedImage``; an MCO contributes all of its cells. Same inputs and rng
     state give byte-identical results.
     """
     background = np.asarray(background)
+    if border_margin:
+        margin = int(border_margin)
+        padded = cv2.copyMakeBorder(background, margin, margin, margin, margin,
+                                    cv2.BORDER_REFLECT_101).reshape(
+            tuple(np.add(background.shape[:2], 2 * margin)) + background.shape[2:])
+        padded_occupied = None if occupied is None else np.pad(np.asarray(occupied, bool),
+                                                                margin)
+        composed = compose_image(padded, objects, rng, transform, n_candidates, sigma,
+                                 spacing, padded_occupied, edge)
+        return _crop_margin(composed, margin, len(objects))
     height, width = background.shape[:2]
     canvas = background.copy()
     if occupied is None:
@@ -108,7 +145,7 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
             skipped.append(index)
             continue
         x, y = position
-        feathered_paste(canvas, image, union, x, y, sigma, protect=placed_cells)
+        feathered_paste(canvas, image, union, x, y, sigma, protect=placed_cells, edge=edge)
         occupancy.add(union, x, y)
         h, w = union.shape
         placed_cells[y:y + h, x:x + w] |= union

@@ -19,6 +19,21 @@ nothing is cut, and the new canvas area gets the crop's background level
 outwards and no dark corners appear on bright backgrounds. Photometric ops never change
 the masks.
 
+Geometry modes (keyword ``geometry`` of the geometric functional ops, ``Op.apply``,
+``apply_op`` and ``Policy.apply``; the random draws are the same in both):
+
+* ``'legacy'`` (default, the behaviour above): masks nearest neighbour, new canvas area
+  ``background_value``. On a tight object crop the pixels outside the masks are the cell's
+  rim, so that fill sits about 0.3 of the cell contrast above the real background, and the
+  bilinear image loses the cell's outermost pixels that the nearest-neighbour mask keeps.
+* ``'consistent'``: the image follows the masks' nearest-neighbour map (every output pixel
+  copies one input pixel), so a cell's pixels land exactly on its mask and a warp neither
+  dims nor spreads its outermost pixels; new canvas area gets ``background_fill`` (the
+  crop's background away from the cell rim). Measured on pasted dev-set cells
+  (``benchmarks/bench_edge_fidelity.py``), this keeps the visible box after ``Rotate``
+  where it was before the warp; the alternative (masks warped bilinearly like the image
+  and re-thresholded at 0.5) leaves the bilinear warp's loss in place.
+
 In the table, an op's strength is an integer ``level`` in ``[0, N_LEVELS)`` mapped linearly
 onto the op's magnitude range ``[low, high]``: ``m = low + (high - low) * level /
 (N_LEVELS - 1)``. For symmetric ops (+-) the sign of ``m`` is drawn from the ``rng`` (50/50),
@@ -89,6 +104,14 @@ N_LEVELS = 10
 
 GEOMETRIC = 'geometric'
 PHOTOMETRIC = 'photometric'
+LEGACY = 'legacy'
+CONSISTENT = 'consistent'
+GEOMETRY_MODES = (LEGACY, CONSISTENT)
+# background_fill: pixels at least RIM_PX from every mask are background; a tight crop with
+# fewer than MIN_FAR_PIXELS of them uses the FILL_PERCENTILE on the side away from the cells.
+RIM_PX = 4
+MIN_FAR_PIXELS = 16
+FILL_PERCENTILE = 5
 _SMOOTH_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0
 
 
@@ -146,6 +169,12 @@ def _cv_apply(fn, image):
     return out.reshape(out.shape[:2] + image.shape[2:])
 
 
+def check_geometry(geometry, where='ops'):
+    """Raise ``ValueError`` naming ``where`` unless ``geometry`` is in ``GEOMETRY_MODES``."""
+    if geometry not in GEOMETRY_MODES:
+        raise ValueError(f'{where}: geometry must be one of {GEOMETRY_MODES}, got {geometry!r}')
+
+
 def _labels_resample(masks, resample):
     """Resample instance masks with a nearest-neighbour function of a 2-D array.
 
@@ -188,23 +217,56 @@ def background_value(image, masks):
     return np.rint(np.median(chans[outside], axis=0)).astype(image.dtype)
 
 
-def _warp_affine(image, masks, matrix, size):
-    """Warp image (bilinear) and masks (nearest) by a 2x3 matrix; ``size`` = ``(width, height)``.
+def background_fill(image, masks):
+    """Per-channel background level of a crop away from its cells' rim (geometry
+    'consistent'): the median of the pixels at least ``RIM_PX`` px from every mask; with
+    fewer than ``MIN_FAR_PIXELS`` of them (a tight object crop), the ``FILL_PERCENTILE``-th
+    percentile of the pixels outside the masks on the side away from the cells (low for
+    bright cells, high for dark ones). Masks covering everything: ``background_value``."""
+    cells = masks.any(axis=0)
+    if cells.all():
+        return background_value(image, masks)
+    chans = _channels(image)
+    distance = cv2.distanceTransform((~cells).astype(np.uint8), cv2.DIST_L2,
+                                     cv2.DIST_MASK_PRECISE)
+    far = distance >= RIM_PX
+    if far.sum() >= MIN_FAR_PIXELS:
+        return np.rint(np.median(chans[far], axis=0)).astype(image.dtype)
+    outside = chans[~cells]
+    bright_cells = np.median(chans[cells], axis=0) > np.median(outside, axis=0)
+    low, high = np.percentile(outside, [FILL_PERCENTILE, 100 - FILL_PERCENTILE], axis=0)
+    return np.rint(np.where(bright_cells, low, high)).astype(image.dtype)
 
-    New canvas area is filled with the image's background level (``background_value``).
-    """
+
+def _canvas_fill(image, masks, geometry):
+    """Level of the canvas area a geometric op adds: ``background_value`` (legacy) or
+    ``background_fill`` (consistent)."""
+    fill = background_fill if geometry == CONSISTENT else background_value
+    return fill(image, masks)
+
+
+def _image_interpolation(smooth, nearest, geometry):
+    """OpenCV flag for the image: ``smooth`` (legacy) or the masks' ``nearest`` (consistent)."""
+    return nearest if geometry == CONSISTENT else smooth
+
+
+def _warp_affine(image, masks, matrix, size, geometry):
+    """Warp image (bilinear; nearest for geometry 'consistent') and masks (nearest) by a
+    2x3 matrix; ``size`` = ``(width, height)``. New canvas area gets ``_canvas_fill``."""
     matrix = np.asarray(matrix, np.float64)
-    fill = tuple(float(v) for v in background_value(image, masks))
-    out = _cv_apply(lambda im: cv2.warpAffine(im, matrix, size, flags=cv2.INTER_LINEAR,
-                                               borderMode=cv2.BORDER_CONSTANT,
-                                               borderValue=fill), image)
-    out_masks = _labels_resample(masks, lambda lab: cv2.warpAffine(
-        lab, matrix, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0))
+
+    def warp(array, interpolation, border_value):
+        return cv2.warpAffine(array, matrix, size, flags=interpolation,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
+
+    fill = tuple(float(v) for v in _canvas_fill(image, masks, geometry))
+    interp = _image_interpolation(cv2.INTER_LINEAR, cv2.INTER_NEAREST, geometry)
+    out = _cv_apply(lambda im: warp(im, interp, fill), image)
+    out_masks = _labels_resample(masks, lambda labels: warp(labels, cv2.INTER_NEAREST, 0))
     return out, _keep_vanished(masks, out_masks, lambda x, y: matrix[:, :2] @ (x, y) + matrix[:, 2])
 
 
-def _affine_enlarged(image, masks, linear):
+def _affine_enlarged(image, masks, linear, geometry):
     """Apply a 2x2 linear map about the image centre on a canvas that holds the whole result."""
     h, w = image.shape[:2]
     linear = np.asarray(linear, np.float64)
@@ -215,16 +277,21 @@ def _affine_enlarged(image, masks, linear):
     size = np.maximum(np.ceil(hi - lo - 1e-6), 1).astype(int)
     shift = -0.5 - lo + (size - (hi - lo)) / 2  # centre the result on the integer canvas
     matrix = np.hstack([linear, shift[:, None]])
-    return _warp_affine(image, masks, matrix, (int(size[0]), int(size[1])))
+    return _warp_affine(image, masks, matrix, (int(size[0]), int(size[1])), geometry)
 
 
-def _resize_pair(image, masks, width, height):
-    """Resize image (area when shrinking, bilinear otherwise) and masks (exact nearest)."""
+def _resize_pair(image, masks, width, height, geometry):
+    """Resize image (area when shrinking, bilinear otherwise; exact nearest for geometry
+    'consistent') and masks (exact nearest)."""
     h, w = image.shape[:2]
-    interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LINEAR
-    out = _cv_apply(lambda im: cv2.resize(im, (width, height), interpolation=interp), image)
-    out_masks = _labels_resample(masks, lambda lab: cv2.resize(
-        lab, (width, height), interpolation=cv2.INTER_NEAREST_EXACT))
+    smooth = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LINEAR
+    interp = _image_interpolation(smooth, cv2.INTER_NEAREST_EXACT, geometry)
+
+    def scale(array, interpolation):
+        return cv2.resize(array, (width, height), interpolation=interpolation)
+
+    out = _cv_apply(lambda im: scale(im, interp), image)
+    out_masks = _labels_resample(masks, lambda labels: scale(labels, cv2.INTER_NEAREST_EXACT))
     sx, sy = width / w, height / h
     return out, _keep_vanished(masks, out_masks,
                                lambda x, y: ((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5))
@@ -269,6 +336,17 @@ def _functional(fn):
     return op
 
 
+def _geometric(fn):
+    """Make ``fn(image, masks, ..., geometry)`` a public geometric op: validate the pair and
+    the keyword ``geometry`` (``'legacy'`` by default, or ``'consistent'``)."""
+    @functools.wraps(fn)
+    def op(image, masks, *args, geometry=LEGACY, **kwargs):
+        check_pair(image, masks, fn.__name__)
+        check_geometry(geometry, fn.__name__)
+        return fn(image, masks, *args, geometry=geometry, **kwargs)
+    return op
+
+
 # ------------------------------------------------------------ geometric functional ops
 @_functional
 def identity(image, masks):
@@ -276,41 +354,41 @@ def identity(image, masks):
     return image.copy(), masks.copy()
 
 
-@_functional
-def flip_lr(image, masks):
-    """Mirror left-right, like ``np.fliplr``."""
+@_geometric
+def flip_lr(image, masks, geometry):
+    """Mirror left-right, like ``np.fliplr`` (whole pixels move: both geometries agree)."""
     return np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(masks[:, :, ::-1])
 
 
-@_functional
-def flip_ud(image, masks):
-    """Mirror up-down, like ``np.flipud``."""
+@_geometric
+def flip_ud(image, masks, geometry):
+    """Mirror up-down, like ``np.flipud`` (whole pixels move: both geometries agree)."""
     return np.ascontiguousarray(image[::-1]), np.ascontiguousarray(masks[:, ::-1])
 
 
-@_functional
-def rotate(image, masks, angle):
+@_geometric
+def rotate(image, masks, angle, geometry):
     """Rotate by ``angle`` degrees counter-clockwise on screen about the centre; the canvas
     grows to hold the whole result (90 degrees equals ``np.rot90``)."""
     theta = np.deg2rad(angle)
     c, s = np.cos(theta), np.sin(theta)
     # Counter-clockwise on screen (y axis points down), like cv2.getRotationMatrix2D.
-    return _affine_enlarged(image, masks, [[c, s], [-s, c]])
+    return _affine_enlarged(image, masks, [[c, s], [-s, c]], geometry)
 
 
-@_functional
-def shear_x(image, masks, factor):
+@_geometric
+def shear_x(image, masks, factor, geometry):
     """Shear ``x' = x + factor * y`` about the centre; the canvas grows to hold the result."""
-    return _affine_enlarged(image, masks, [[1.0, factor], [0.0, 1.0]])
+    return _affine_enlarged(image, masks, [[1.0, factor], [0.0, 1.0]], geometry)
 
 
-@_functional
-def shear_y(image, masks, factor):
+@_geometric
+def shear_y(image, masks, factor, geometry):
     """Shear ``y' = y + factor * x`` about the centre; the canvas grows to hold the result."""
-    return _affine_enlarged(image, masks, [[1.0, 0.0], [factor, 1.0]])
+    return _affine_enlarged(image, masks, [[1.0, 0.0], [factor, 1.0]], geometry)
 
 
-def _translate(image, masks, shift, axis):
+def _translate(image, masks, shift, axis, geometry):
     """Shift by ``shift`` px along ``axis`` (1 = x, 0 = y) on a canvas grown by ``|shift|``."""
     shift = operator.index(shift)
     if shift == 0:
@@ -319,7 +397,7 @@ def _translate(image, masks, shift, axis):
     shape = list(image.shape)
     shape[axis] += abs(shift)
     out = np.empty(shape, image.dtype)
-    _channels(out)[...] = background_value(image, masks)
+    _channels(out)[...] = _canvas_fill(image, masks, geometry)
     index = [slice(None)] * image.ndim
     index[axis] = slice(before, before + image.shape[axis])
     out[tuple(index)] = image
@@ -328,30 +406,30 @@ def _translate(image, masks, shift, axis):
     return out, np.pad(masks, mpad, mode='constant', constant_values=False)
 
 
-@_functional
-def translate_x(image, masks, shift):
+@_geometric
+def translate_x(image, masks, shift, geometry):
     """Shift right by the int ``shift`` px (left if negative); the canvas grows by ``|shift|``
     px of background level, so nothing is cut."""
-    return _translate(image, masks, shift, axis=1)
+    return _translate(image, masks, shift, 1, geometry)
 
 
-@_functional
-def translate_y(image, masks, shift):
+@_geometric
+def translate_y(image, masks, shift, geometry):
     """Shift down by the int ``shift`` px (up if negative); the canvas grows by ``|shift|``
     px of background level, so nothing is cut."""
-    return _translate(image, masks, shift, axis=0)
+    return _translate(image, masks, shift, 0, geometry)
 
 
-@_functional
-def resize(image, masks, scale):
+@_geometric
+def resize(image, masks, scale, geometry):
     """Scale both sides by ``scale`` (> 0; sides rounded, at least 1 px): image by area when
-    shrinking, bilinear otherwise; masks nearest-exact."""
+    shrinking, bilinear otherwise (geometry 'consistent': nearest-exact); masks nearest-exact."""
     _require(scale > 0, 'resize', 'scale must be > 0', scale)
     h, w = image.shape[:2]
     width, height = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
     if (width, height) == (w, h):
         return image.copy(), masks.copy()
-    return _resize_pair(image, masks, width, height)
+    return _resize_pair(image, masks, width, height, geometry)
 
 
 def _crop_window(length, keep_lo, keep_hi, window, u):
@@ -361,10 +439,10 @@ def _crop_window(length, keep_lo, keep_hi, window, u):
     return int(round(start_lo + u * (start_hi - start_lo))), window
 
 
-@_functional
-def crop_bilinear(image, masks, fraction, u, v):
+@_geometric
+def crop_bilinear(image, masks, fraction, u, v, geometry):
     """Crop a window of ``1 - fraction`` of each side and resize it back to ``(H, W)``
-    bilinearly (masks nearest-exact).
+    bilinearly (as ``resize``: masks exact nearest; geometry 'consistent': image too).
 
     The window is enlarged to contain every mask; ``u``, ``v`` in ``[0, 1]`` place it between
     its leftmost/topmost (0) and rightmost/bottommost (1) allowed position.
@@ -384,12 +462,7 @@ def crop_bilinear(image, masks, fraction, u, v):
     if (win_w, win_h) == (w, h):
         return image.copy(), masks.copy()
     crop, crop_masks = image[y0:y0 + win_h, x0:x0 + win_w], masks[:, y0:y0 + win_h, x0:x0 + win_w]
-    out = _cv_apply(lambda im: cv2.resize(im, (w, h), interpolation=cv2.INTER_LINEAR), crop)
-    out_masks = _labels_resample(crop_masks, lambda lab: cv2.resize(
-        lab, (w, h), interpolation=cv2.INTER_NEAREST_EXACT))
-    sx, sy = w / win_w, h / win_h
-    return out, _keep_vanished(crop_masks, out_masks,
-                               lambda x, y: ((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5))
+    return _resize_pair(crop, crop_masks, w, h, geometry)  # enlarging: bilinear (legacy)
 
 
 # ---------------------------------------------------------- photometric functional ops
@@ -651,20 +724,27 @@ class Op:
             params.update(self.sample_extra(rng))
         return params
 
-    def apply_params(self, image, masks, params):
-        """Deterministically apply a decision drawn by ``sample``; returns new arrays."""
+    def apply_params(self, image, masks, params, geometry=LEGACY):
+        """Deterministically apply a decision drawn by ``sample``; returns new arrays.
+
+        ``geometry`` (``'legacy'`` or ``'consistent'``, see the module docstring) reaches a
+        geometric op's ``fn`` as a keyword only when it is not ``'legacy'``.
+        """
         check_pair(image, masks, self.name)
+        check_geometry(geometry, self.name)
         if self.arguments is not None:
             args = self.arguments(image, params)
         else:
             args = (params['magnitude'],) if self.has_magnitude else ()
-        result = self.fn(image, masks, *args)
+        options = {'geometry': geometry} if self.kind == GEOMETRIC and geometry != LEGACY else {}
+        result = self.fn(image, masks, *args, **options)
         _check_result(self.name, self.kind, image, masks, result)
         return result
 
-    def apply(self, image, masks, level, rng):
-        """Draw a decision from ``rng`` and apply it: ``(image, masks) -> (image, masks)``."""
-        return self.apply_params(image, masks, self.sample(level, rng))
+    def apply(self, image, masks, level, rng, geometry=LEGACY):
+        """Draw a decision from ``rng`` and apply it: ``(image, masks) -> (image, masks)``;
+        the draws do not depend on ``geometry``."""
+        return self.apply_params(image, masks, self.sample(level, rng), geometry)
 
 
 OPS = {}
@@ -682,7 +762,9 @@ def register_op(name, fn, kind=PHOTOMETRIC, low=0.0, high=0.0, unit='', symmetri
     ``[low, high]``, sign drawn if ``symmetric``) and ``sample_extra(rng) -> dict`` of
     JSON-able numbers. By default ``fn`` gets ``m`` as its one argument (none if
     ``low == high``); ``arguments(image, params) -> tuple`` overrides this. The result is
-    checked (dtype, layout, instance count) on every application.
+    checked (dtype, layout, instance count) on every application. A geometric ``fn`` that
+    supports ``geometry='consistent'`` takes it as a keyword ``geometry``; it is passed only
+    when a caller asks for it (so a geometric ``fn`` without it works in legacy mode).
 
     Raises ``ValueError`` for a name already in the table and for a bad kind or range.
     """
@@ -771,6 +853,7 @@ def get_op(name):
         raise KeyError(f'unknown augmentation op {name!r}; known ops: {sorted(OPS)}') from None
 
 
-def apply_op(name, image, masks, level, rng):
-    """Table form: ``OPS[name].apply(image, masks, level, rng)`` (``level`` -> magnitude)."""
-    return get_op(name).apply(image, masks, level, rng)
+def apply_op(name, image, masks, level, rng, geometry=LEGACY):
+    """Table form: ``OPS[name].apply(image, masks, level, rng, geometry)`` (``level`` ->
+    magnitude)."""
+    return get_op(name).apply(image, masks, level, rng, geometry)

@@ -5,7 +5,8 @@ random decisions (which sub-policies fire, and each op's sign/position/noise see
 drawn by ``Policy.decide(rng)`` into plain data, and ``Policy.replay`` applies them
 deterministically, so a synthetic object can be recorded and reproduced exactly.
 ``decide`` always draws one number per sub-policy (plus the op's own draws when it fires),
-so the random stream does not depend on the image.
+so the random stream does not depend on the image (nor on the ``geometry`` mode of the
+geometric ops, see ``ops``).
 
 Policy files (``save_policies`` / ``load_policies``) are JSON::
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import atomic_open
-from .ops import N_LEVELS, OPS, check_level, check_pair, get_op
+from .ops import LEGACY, N_LEVELS, OPS, check_geometry, check_level, check_pair, get_op
 
 POLICY_FORMAT = 'mmaug_is.policies'
 POLICY_VERSION = 1
@@ -100,17 +101,20 @@ class Policy:
         return decisions
 
     @staticmethod
-    def replay(image, masks, decisions):
-        """Apply recorded decisions to ``(image, masks)``; returns new arrays."""
+    def replay(image, masks, decisions, geometry=LEGACY):
+        """Apply recorded decisions to ``(image, masks)``; returns new arrays. ``geometry``:
+        ``'legacy'`` or ``'consistent'`` for the geometric ops (see ``ops``)."""
         check_pair(image, masks, 'Policy')
+        check_geometry(geometry, 'Policy')
         image, masks = image.copy(), masks.copy()
         for name, params in decisions:
-            image, masks = get_op(name).apply_params(image, masks, params)
+            image, masks = get_op(name).apply_params(image, masks, params, geometry)
         return image, masks
 
-    def apply(self, image, masks, rng):
-        """``(image (H,W[,C]) uint8/uint16, masks (N,H,W) bool) -> (image, masks)``."""
-        return self.replay(image, masks, self.decide(rng))
+    def apply(self, image, masks, rng, geometry=LEGACY):
+        """``(image (H,W[,C]) uint8/uint16, masks (N,H,W) bool) -> (image, masks)``; the
+        draws from ``rng`` are the same for every ``geometry``."""
+        return self.replay(image, masks, self.decide(rng), geometry)
 
     def to_dict(self):
         """``{'sub_policies': [SubPolicy.to_dict(), ...]}``."""

@@ -13,17 +13,21 @@ from the ``k`` real images whose backgrounds look most like the drawn one
 ``paste_cells`` (object choice, policy augmentation, paste) is shared with the in-pipeline
 transform ``IAAAPaste``.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from ..core import (choose_objects, compose_image, style_bank, style_descriptor,
-                     style_neighbours)
+from ..core import (EDGES, GEOMETRY_MODES, choose_objects, compose_image, resize, style_bank,
+                    style_descriptor, style_neighbours)
 from ..core.policy import Policy, read_policy_file
 from ..synth import SampleGenerator, SyntheticSample
 
 COUNT_MODES = ('distribution', 'mode', 'background')
+# settings beyond the paper: in the cache key only when they differ from their default, so
+# the keys of caches made before they existed stay valid
+_BEYOND_PAPER = ('style_neighbours', 'count_scale', 'edge', 'geometry', 'border_margin',
+                 'scale_jitter')
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,18 @@ class IAAASettings:
         count_scale: factor on every drawn cell count (rounded; not in the paper): ``1``
             keeps the real density, ``> 1`` makes denser images (cells that find no free
             place are left out, so a crowded background caps it).
+        edge: ``'blur'`` (the paper: the feather blurs the mask edge, so a pasted cell
+            looks smaller than its mask) or ``'inside'`` (alpha 1 on every mask pixel,
+            feathered only outside it: the visible cell fills its mask).
+        geometry: ``'legacy'`` (geometric ops warp the image bilinearly, the masks
+            nearest-neighbour) or ``'consistent'`` (masks follow the image's warp, and the
+            uncovered area is filled from the crop's background).
+        border_margin: ``0`` (the paper: cells lie inside the frame) or ``m > 0`` pixels:
+            positions may reach ``m`` px beyond every image border, so cells are cut by
+            it as in real crops (masks clipped; cells left with < ``MIN_CUT_PIXELS``
+            pixels dropped).
+        scale_jitter: ``(low, high)``: each object is resized by a factor drawn uniformly
+            from it after its policy; ``(1, 1)`` (default) keeps real sizes.
     """
 
     count_mode: str = 'distribution'
@@ -51,6 +67,10 @@ class IAAASettings:
     spacing: int = 1
     style_neighbours: int = 0
     count_scale: float = 1.0
+    edge: str = 'blur'
+    geometry: str = 'legacy'
+    border_margin: int = 0
+    scale_jitter: tuple = (1.0, 1.0)
 
     def __post_init__(self):
         if self.count_mode not in COUNT_MODES:
@@ -59,15 +79,32 @@ class IAAASettings:
             raise ValueError(f'style_neighbours must be >= 0, got {self.style_neighbours}')
         if not self.count_scale > 0:
             raise ValueError(f'count_scale must be > 0, got {self.count_scale}')
+        if self.edge not in EDGES:
+            raise ValueError(f'edge must be one of {EDGES}, got {self.edge!r}')
+        if self.geometry not in GEOMETRY_MODES:
+            raise ValueError(f'geometry must be one of {GEOMETRY_MODES}, got '
+                             f'{self.geometry!r}')
+        if self.border_margin < 0:
+            raise ValueError(f'border_margin must be >= 0 pixels, got {self.border_margin}')
+        jitter = tuple(float(v) for v in self.scale_jitter)
+        if len(jitter) != 2 or not 0 < jitter[0] <= jitter[1]:
+            raise ValueError(f'scale_jitter must be (low, high) with 0 < low <= high, got '
+                             f'{self.scale_jitter!r}')
+        object.__setattr__(self, 'scale_jitter', jitter)
+
+    @property
+    def jitters_scale(self):
+        """Whether objects are resized by a random factor."""
+        return self.scale_jitter != (1.0, 1.0)
 
     def to_dict(self):
-        """Plain dict of the settings; ``style_neighbours`` and ``count_scale`` only when
-        used, so the cache keys of samples made before they existed stay valid."""
+        """Plain dict of the settings; the settings beyond the paper only when they differ
+        from their default, so the cache keys of samples made before they existed stay
+        valid."""
         settings = asdict(self)
-        if not self.style_neighbours:
-            del settings['style_neighbours']
-        if self.count_scale == 1.0:
-            del settings['count_scale']
+        for field in fields(self):
+            if field.name in _BEYOND_PAPER and settings[field.name] == field.default:
+                del settings[field.name]
         return settings
 
 
@@ -88,16 +125,25 @@ def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, oc
             dtype and channels. n_cells: cells to place (MCOs count all their cells).
         sco_fraction: probability that a draw is an SCO. policies: list of ``Policy``
             (``[]``: cells as they are). settings: ``IAAASettings`` (n_candidates, sigma,
-            spacing). rng: ``np.random.Generator``. occupied: ``(H, W)`` bool or None.
+            spacing, edge, geometry, border_margin, scale_jitter). rng:
+            ``np.random.Generator``. occupied: ``(H, W)`` bool or None.
     Returns the ``core.ComposedImage``.
     """
     def augment(image, masks, object_rng):
-        return policies[object_rng.integers(len(policies))].apply(image, masks, object_rng)
+        if policies:
+            policy = policies[object_rng.integers(len(policies))]
+            image, masks = policy.apply(image, masks, object_rng, geometry=settings.geometry)
+        if settings.jitters_scale:
+            image, masks = resize(image, masks, object_rng.uniform(*settings.scale_jitter),
+                                  geometry=settings.geometry)
+        return image, masks
 
     objects = choose_objects(bank, n_cells, sco_fraction, rng)
-    return compose_image(canvas, objects, rng, transform=augment if policies else None,
+    transform = augment if policies or settings.jitters_scale else None
+    return compose_image(canvas, objects, rng, transform=transform,
                          n_candidates=settings.n_candidates, sigma=settings.sigma,
-                         spacing=settings.spacing, occupied=occupied)
+                         spacing=settings.spacing, occupied=occupied, edge=settings.edge,
+                         border_margin=settings.border_margin)
 
 
 class IAAAGenerator(SampleGenerator):

@@ -65,22 +65,27 @@ class IAAAPaste(BaseTransform):
         max_cells: cells pasted per image are drawn uniformly from ``[1, max_cells]``.
         prob: probability of pasting anything into an image.
         label: class index of the pasted cells.
-        n_candidates, sigma, spacing: placement tries, feather (px), free margin (px).
         color_type: the ``LoadImageFromFile`` color_type of the pipeline.
         cache_root: where the real-data assets are cached.
-        style_neighbours: ``0``: cells from any source image; ``k > 0``: only from the
-            ``k`` source images of most similar background style (for mixed stains).
+        **paste: the ``iaaa.IAAASettings`` of the paste: ``n_candidates``, ``sigma``,
+            ``spacing`` (placement tries, feather px, free margin px), ``style_neighbours``
+            (``k > 0``: cells only from the ``k`` source images of most similar background
+            style, for mixed stains), ``edge``, ``geometry``, ``border_margin``,
+            ``scale_jitter``. The cell-count settings do not apply (``max_cells`` does).
     """
 
-    def __init__(self, source, policies=(), max_cells=10, prob=0.5, label=0, n_candidates=50,
-                 sigma=1.0, spacing=1, color_type='color', cache_root='work_dirs/mmaug_cache',
-                 style_neighbours=0):
+    def __init__(self, source, policies=(), max_cells=10, prob=0.5, label=0, color_type='color',
+                 cache_root='work_dirs/mmaug_cache', **paste):
         self.source = dict(source)
         self.policies = as_policies(policies)
         self.max_cells, self.prob, self.label = int(max_cells), float(prob), int(label)
-        self.settings = IAAASettings(n_candidates=int(n_candidates), sigma=float(sigma),
-                                     spacing=int(spacing),
-                                     style_neighbours=int(style_neighbours))
+        if self.max_cells < 1:
+            raise ValueError(f'IAAAPaste: max_cells must be >= 1, got {max_cells}')
+        for name in ('count_mode', 'count_scale'):
+            if name in paste:
+                raise ValueError(f'IAAAPaste: {name} does not apply to pasting into a real '
+                                 'image (max_cells sets how many cells are pasted)')
+        self.settings = IAAASettings(**paste)
         self.color_type, self.cache_root = color_type, cache_root
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       cache_root, progress=False)
@@ -135,9 +140,9 @@ class IAAAPaste(BaseTransform):
         return results
 
     def __repr__(self):
+        paste = ', '.join(f'{k}={v!r}' for k, v in self.settings.to_dict().items()
+                          if k not in ('count_mode', 'count_scale'))
         return (f'{type(self).__name__}(source={self.source}, policies={len(self.policies)}, '
                 f'max_cells={self.max_cells}, prob={self.prob}, label={self.label}, '
-                f'n_candidates={self.settings.n_candidates}, sigma={self.settings.sigma}, '
-                f'spacing={self.settings.spacing}, color_type={self.color_type!r}, '
-                f'style_neighbours={self.settings.style_neighbours})')
+                f'color_type={self.color_type!r}, {paste})')
 

@@ -2,13 +2,15 @@
 the functional ops against the op table; ``register_op``."""
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 import mmaug_is.core as core
-from mmaug_is.core.ops import (DEFAULT_SEARCH_OPS, GEOMETRIC, N_LEVELS, OPS, PHOTOMETRIC,
-                               TABLE_S1_OPS, apply_op, background_value, get_op, register_op)
+from mmaug_is.core.ops import (DEFAULT_SEARCH_OPS, GEOMETRIC, GEOMETRY_MODES, N_LEVELS, OPS,
+                               PHOTOMETRIC, RIM_PX, TABLE_S1_OPS, apply_op, background_fill,
+                               background_value, get_op, register_op)
 from mmaug_is.core.policy import Policy, SubPolicy, load_policies, save_policies
 
 LAYOUTS = [(), (1,), (3,)]
@@ -42,13 +44,14 @@ def _image(dtype, layout, masks, seed=0):
 @pytest.mark.parametrize('name', sorted(OPS))
 @pytest.mark.parametrize('dtype', DTYPES)
 @pytest.mark.parametrize('layout', LAYOUTS)
-def test_every_op_keeps_dtype_layout_and_masks(name, dtype, layout):
+@pytest.mark.parametrize('geometry', GEOMETRY_MODES)
+def test_every_op_keeps_dtype_layout_and_masks(name, dtype, layout, geometry):
     masks = _masks()
     image = _image(dtype, layout, masks)
     image_before, masks_before = image.copy(), masks.copy()
     op = get_op(name)
     for level in (0, N_LEVELS // 2, N_LEVELS - 1):
-        out, out_masks = op.apply(image, masks, level, np.random.default_rng(level))
+        out, out_masks = op.apply(image, masks, level, np.random.default_rng(level), geometry)
         assert out.dtype == dtype and out.ndim == image.ndim and out.shape[2:] == image.shape[2:]
         assert out_masks.dtype == bool and out_masks.shape == (3,) + out.shape[:2]
         assert out_masks.any(axis=(1, 2)).all(), f'{name} level {level} emptied an instance'
@@ -526,3 +529,112 @@ def test_registered_ops_that_break_the_contract_are_caught(op_table):
     register_op('Shrink', lambda image, masks: (image[1:].copy(), masks[:, 1:].copy()))
     with pytest.raises(ValueError, match='photometric op Shrink changed the image size'):
         apply_op('Shrink', image, masks, 0, rng)
+
+
+# ------------------------------------------------------- geometry='consistent' (issue 17)
+GEOMETRIC_WITH_MAGNITUDE = ['Rotate', 'ShearX', 'ShearY', 'Resize', 'TranslateX',
+                            'TranslateY', 'CropBilinear']
+
+
+def _disc_crop(radius=9):
+    """Tight crop of a bright disc cell (200) with a 2 px rim (120) and dark corners (20)."""
+    yy, xx = np.mgrid[:2 * radius + 1, :2 * radius + 1]
+    mask = (yy - radius) ** 2 + (xx - radius) ** 2 <= radius ** 2
+    rim = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= 2
+    return np.where(mask, 200, np.where(rim, 120, 20)).astype(np.uint8), mask[None]
+
+
+def _footprint(image, name, params):
+    """``(H', W')`` bool: output pixels that come from the input canvas (not new area)."""
+    whole = np.ones((1,) + image.shape[:2], bool)
+    return get_op(name).apply_params(image, whole, params, 'consistent')[1][0]
+
+
+@pytest.mark.parametrize('name', GEOMETRIC_WITH_MAGNITUDE)
+def test_consistent_geometry_puts_cell_pixels_exactly_on_the_masks(name):
+    """Image 255 on the masks: after the op, the re-thresholded image is the masks' union."""
+    masks = _masks(64, 64)
+    image = (masks.any(0) * 255).astype(np.uint8)
+    for level in range(1, N_LEVELS):
+        for seed in range(3):
+            out, out_masks = apply_op(name, image, masks, level, np.random.default_rng(seed),
+                                      'consistent')
+            np.testing.assert_array_equal(out > 127, out_masks.any(0), err_msg=f'{level}')
+
+
+def test_consistent_rotation_of_real_crops_matches_the_thresholded_image(fluo_bank):
+    for obj in fluo_bank.scos[:20] + fluo_bank.mcos[:10]:
+        cells = (obj.mask_union * 255).astype(np.uint8)
+        for angle in (17.0, -45.0, 80.0, 133.0):
+            out, out_masks = core.rotate(cells, obj.masks, angle, geometry='consistent')
+            np.testing.assert_array_equal(out > 127, out_masks.any(0))
+            assert out_masks.sum(axis=0).max() <= 1 and out_masks.any(axis=(1, 2)).all()
+            real, _ = core.rotate(obj.image, obj.masks, angle, geometry='consistent')
+            fill = background_fill(obj.image, obj.masks)
+            new_values = set(np.unique(real)) - set(np.unique(obj.image)) - set(fill.tolist())
+            assert not new_values  # every output pixel copies an input pixel or the fill
+
+
+@pytest.mark.parametrize('name, params', [('Rotate', {'magnitude': 45.0}),
+                                          ('ShearX', {'magnitude': 0.3}),
+                                          ('ShearY', {'magnitude': -0.3}),
+                                          ('TranslateX', {'magnitude': 0.3}),
+                                          ('TranslateY', {'magnitude': -0.3})])
+def test_consistent_fills_new_canvas_area_with_background_not_rim(name, params):
+    image, masks = _disc_crop()
+    assert background_value(image, masks) == 120  # the crop's outside pixels are mostly rim
+    assert background_fill(image, masks) == 20
+    new_area = ~_footprint(image, name, params)
+    assert new_area.any()
+    consistent, _ = get_op(name).apply_params(image, masks, params, 'consistent')
+    legacy, _ = get_op(name).apply_params(image, masks, params)
+    assert (consistent[new_area] == 20).all()
+    assert np.median(legacy[new_area]) == 120  # (its bilinear edge mixes in input pixels)
+
+
+def test_background_fill_uses_pixels_away_from_the_cells():
+    masks = _masks(64, 64)
+    image = _image(np.uint16, (3,), masks)
+    distance = cv2.distanceTransform((~masks.any(0)).astype(np.uint8), cv2.DIST_L2,
+                                     cv2.DIST_MASK_PRECISE)
+    far = image[distance >= RIM_PX]
+    np.testing.assert_array_equal(background_fill(image, masks),
+                                  np.rint(np.median(far, axis=0)).astype(np.uint16))
+    dark_cell = (255 - _disc_crop()[0], _disc_crop()[1])  # dark cell, bright background
+    assert background_fill(*dark_cell) == 235
+    everything = np.ones((1, 8, 8), bool)
+    np.testing.assert_array_equal(background_fill(image[:8, :8], everything),
+                                  background_value(image[:8, :8], everything))
+
+
+@pytest.mark.parametrize('name', sorted(OPS))
+def test_geometry_modes_draw_the_same_numbers(name):
+    """Same rng consumption in both modes; photometric ops and flips give the same pixels."""
+    masks = _masks()
+    image = _image(np.uint8, (3,), masks)
+    op = get_op(name)
+    rngs = {g: np.random.default_rng(5) for g in GEOMETRY_MODES}
+    outs = {g: op.apply(image, masks, 6, rngs[g], g) for g in GEOMETRY_MODES}
+    assert rngs['legacy'].random() == rngs['consistent'].random()
+    if op.kind == PHOTOMETRIC or name.startswith('Flip'):
+        np.testing.assert_array_equal(outs['legacy'][0], outs['consistent'][0])
+    np.testing.assert_array_equal(outs['legacy'][1].shape, outs['consistent'][1].shape)
+
+
+def test_unknown_geometry_is_refused():
+    masks = _masks()
+    image = _image(np.uint8, (), masks)
+    with pytest.raises(ValueError, match='rotate: geometry must be one of'):
+        core.rotate(image, masks, 30.0, geometry='smooth')
+    with pytest.raises(ValueError, match='Brightness: geometry must be one of'):
+        apply_op('Brightness', image, masks, 3, np.random.default_rng(0), 'smooth')
+
+
+def test_registered_geometric_ops_without_the_keyword_still_work_in_legacy(op_table):
+    register_op('Transpose', transpose, GEOMETRIC)
+    masks = _masks()
+    image = _image(np.uint8, (), masks)
+    out, _ = apply_op('Transpose', image, masks, 0, np.random.default_rng(0), 'legacy')
+    np.testing.assert_array_equal(out, image.T)
+    with pytest.raises(TypeError, match='geometry'):
+        apply_op('Transpose', image, masks, 0, np.random.default_rng(0), 'consistent')

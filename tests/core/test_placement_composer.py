@@ -190,3 +190,36 @@ def test_choose_objects_follows_ratio(fluo_bank):
     only_mcos = ObjectBank(mcos=[o for o in fluo_bank.mcos if o.n_cells == 2])
     assert sum(o.n_cells for o in choose_objects(only_mcos, 7, 0.5, rng)) == 6
     assert choose_objects(fluo_bank, 0, 0.5, rng) == []
+
+
+def test_border_margin_cuts_cells_by_the_frame(fluo_background, fluo_bank):
+    """Cells placed across the border keep their in-frame part: masks clipped to the frame,
+    none smaller than MIN_CUT_PIXELS, none empty, disjoint; the frame keeps its size."""
+    from mmaug_is.core.composer import MIN_CUT_PIXELS
+
+    touching = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        objects = choose_objects(fluo_bank, 40, 0.8, rng)
+        composed = compose_image(fluo_background, objects, rng, sigma=1.0, spacing=1,
+                                 border_margin=12)
+        masks = composed.masks
+        assert composed.image.shape == fluo_background.shape
+        assert masks.shape[1:] == fluo_background.shape[:2]
+        assert (masks.sum(axis=(1, 2)) >= MIN_CUT_PIXELS).all()
+        assert masks.sum(axis=0).max() <= 1
+        assert len(composed.object_indices) == len(masks)
+        edges = masks[:, 0].any(1) | masks[:, -1].any(1) | masks[:, :, 0].any(1) \
+            | masks[:, :, -1].any(1)
+        touching += int(edges.sum())
+        assert set(composed.skipped).isdisjoint(composed.object_indices.tolist())
+    assert touching >= 4  # cells cut by the border do occur
+
+
+def test_border_margin_zero_is_the_paper_rule(fluo_background, fluo_bank):
+    objects = choose_objects(fluo_bank, 20, 0.8, np.random.default_rng(1))
+    plain = compose_image(fluo_background, objects, np.random.default_rng(2))
+    same = compose_image(fluo_background, objects, np.random.default_rng(2), border_margin=0,
+                         edge='blur')
+    assert np.array_equal(plain.image, same.image) and np.array_equal(plain.masks, same.masks)
+    assert all(x >= 0 and y >= 0 for _, x, y in plain.placements)

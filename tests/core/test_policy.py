@@ -117,3 +117,27 @@ def test_policy_file_errors(tmp_path):
         save_policies(tmp_path / 'x.json', [Policy()], [1.0, 2.0])
     with pytest.raises(ValueError, match='keys op, prob, level'):
         Policy.from_dict({'sub_policies': [{'op': 'FlipLR', 'prob': 1.0}]})
+
+
+def test_geometry_reaches_the_ops_and_leaves_the_draws_alone():
+    image, masks = _pair()
+    policy = _policy(('Rotate', 0.8, 4), ('Brightness', 0.6, 5), ('ShearX', 0.7, 6),
+                     ('Resize', 0.9, 7))
+    for seed in range(6):
+        rngs = {g: np.random.default_rng(seed) for g in ('legacy', 'consistent')}
+        outs = {g: policy.apply(image, masks, rngs[g], geometry=g) for g in rngs}
+        assert rngs['legacy'].random() == rngs['consistent'].random()  # same consumption
+        decisions = policy.decide(np.random.default_rng(seed))
+        replayed = Policy.replay(image, masks, decisions, geometry='consistent')
+        np.testing.assert_array_equal(replayed[0], outs['consistent'][0])
+        np.testing.assert_array_equal(replayed[1], outs['consistent'][1])
+        assert outs['legacy'][0].shape == outs['consistent'][0].shape
+        out, out_masks = outs['consistent']  # two grey levels, cells the brighter
+        np.testing.assert_array_equal(out > (int(out.min()) + int(out.max())) / 2,
+                                      out_masks.any(0))
+
+
+def test_policy_refuses_an_unknown_geometry():
+    image, masks = _pair()
+    with pytest.raises(ValueError, match='Policy: geometry must be one of'):
+        Policy().apply(image, masks, np.random.default_rng(0), geometry='bilinear')

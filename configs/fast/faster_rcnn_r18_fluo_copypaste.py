@@ -1,0 +1,5 @@
+# The fast protocol on real + the fixed copy-paste cache (79 images drawn once).
+_base_ = ['./faster_rcnn_r18_fluo.py', '../_base_/synthetic/copy_paste.py']
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='RealPlusSyntheticDataset',
+    real=_base_.train_dataloader.dataset, synthetic=_base_.copy_paste_dataset))

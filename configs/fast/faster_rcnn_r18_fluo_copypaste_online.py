@@ -1,0 +1,8 @@
+# The fast protocol on dsb2018_fluo with mmdet's CopyPaste applied online (the
+# practitioner's bar; _base_/synthetic/copy_paste_online.py), the same iterations.
+_base_ = ['./faster_rcnn_r18_fluo.py', '../_base_/synthetic/copy_paste_online.py']
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='MultiImageMixDataset',
+    dataset=dict(_base_.train_dataloader.dataset,
+                 pipeline=_base_.copy_paste_online_image_pipeline),
+    pipeline=_base_.copy_paste_online_pipeline))
