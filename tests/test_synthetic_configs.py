@@ -114,7 +114,7 @@ def test_copypaste_online_pastes_real_cells(sample_root):
     assert len(dataset) == 16
     for idx in range(3):
         item = dataset[idx]
-        assert tuple(item['inputs'].shape) == (3, 256, 256)
+        assert tuple(item["inputs"].shape) == (3, 128, 128)
         assert len(item['data_samples'].gt_instances) > 0
 
 
