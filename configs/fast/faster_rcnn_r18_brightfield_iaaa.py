@@ -4,5 +4,4 @@ _base_ = ['./faster_rcnn_r18_brightfield.py', '../_base_/synthetic/iaaa.py']
 train_dataloader = dict(dataset=dict(
     _delete_=True, type='RealPlusSyntheticDataset',
     real=_base_.train_dataloader.dataset,
-    synthetic=dict(_base_.iaaa_dataset, num_samples=80,
-                   policies='{{ fileDirname }}/../iaaa/policies/dsb2018_brightfield.json')))
+    synthetic=_base_.iaaa_brightfield_dataset))

@@ -11,3 +11,8 @@ iaaa_dataset = dict(
     mode='cache',  # or 'online': generated when loaded, nothing written
     cache_root='work_dirs/mmaug_cache',
     generator=dict(count_mode='distribution', n_candidates=50, sigma=1.0, spacing=1))
+# The same for dsb2018_brightfield: as many images as its 80 training images, the policies
+# searched on its train split.
+iaaa_brightfield_dataset = dict(
+    iaaa_dataset, num_samples=80,
+    policies='{{ fileDirname }}/../../iaaa/policies/dsb2018_brightfield.json')
