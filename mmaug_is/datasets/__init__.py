@@ -1,9 +1,11 @@
-"""Registered synthetic datasets (mmdet ``DATASETS``)."""
+"""Registered synthetic datasets (mmdet ``DATASETS``) and epoch-passing samplers."""
 from .copy_paste_dataset import CopyPasteDataset
+from .fresh_samplers import FreshEpochSampler, FreshInfiniteSampler, split_epoch
 from .iaaa_dataset import IAAADataset
 from .real_plus_synthetic import RealPlusSyntheticDataset, synthetic_configs
 from .saaa_dataset import SAAADataset
 from .synthetic_coco import SyntheticCocoDataset
 
-__all__ = ['CopyPasteDataset', 'IAAADataset', 'RealPlusSyntheticDataset', 'SAAADataset',
-           'SyntheticCocoDataset', 'synthetic_configs']
+__all__ = ['CopyPasteDataset', 'FreshEpochSampler', 'FreshInfiniteSampler', 'IAAADataset',
+           'RealPlusSyntheticDataset', 'SAAADataset', 'SyntheticCocoDataset', 'split_epoch',
+           'synthetic_configs']

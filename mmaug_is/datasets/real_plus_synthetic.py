@@ -9,13 +9,17 @@ A mixed-data config names the real dataset once; each synthetic set (``IAAADatas
         real=_base_.train_dataloader.dataset, synthetic=_base_.iaaa_dataset))
 
 ``synthetic`` is one dataset config (a dict, so a derived config can change one field:
-``dataset=dict(synthetic=dict(num_samples=500))``) or a list of them.
+``dataset=dict(synthetic=dict(num_samples=500))``) or a list of them. With a
+``FreshEpochSampler``/``FreshInfiniteSampler`` the online synthetic parts make fresh
+samples every epoch.
 """
 import copy
 import os.path as osp
 
 from mmdet.registry import DATASETS
 from mmengine.dataset import ConcatDataset
+
+from .fresh_samplers import split_epoch
 
 __all__ = ['RealPlusSyntheticDataset', 'real_source_of', 'synthetic_configs']
 
@@ -69,6 +73,20 @@ class RealPlusSyntheticDataset(ConcatDataset):
         lazy_init, ignore_keys: as mmengine's ``ConcatDataset``.
     """
 
+    takes_epoch_index = True  # see fresh_samplers
+
     def __init__(self, real, synthetic, lazy_init=False, ignore_keys=None):
         datasets = [DATASETS.build(cfg) for cfg in [real, *synthetic_configs(real, synthetic)]]
         super().__init__(datasets, lazy_init=lazy_init, ignore_keys=ignore_keys)
+
+    def __getitem__(self, idx):
+        """Item ``idx``; an epoch carried by ``idx`` (``split_epoch``) is passed on to the
+        parts that take it."""
+        if not self._fully_initialized:
+            self.full_init()
+        epoch, idx = split_epoch(idx, len(self))
+        part_idx, sample_idx = self._get_ori_dataset_idx(idx)
+        part = self.datasets[part_idx]
+        if getattr(part, 'takes_epoch_index', False):
+            sample_idx += epoch * len(part)
+        return part[sample_idx]

@@ -11,7 +11,9 @@ masks), so the real training pipeline applies unchanged.
 - ``mode='online'``: sample ``i`` is generated when it is loaded; the pipeline's
   ``LoadImageFromFile`` is swapped for ``LoadImageFromNDArray`` and the image is
   converted the way ``LoadImageFromFile`` would have decoded the cached PNG.
-Either way sample ``i`` is a deterministic function of ``seed`` and ``i``.
+Either way sample ``i`` is a deterministic function of ``seed`` and ``i``; online, with a
+``FreshEpochSampler``/``FreshInfiniteSampler``, sample ``i`` of epoch ``e`` is one of
+``(seed, e, i)``: fresh cells every epoch, replayable byte for byte.
 """
 import copy
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from mmdet.datasets import CocoDataset
 
 from ..synth import as_loaded_image, ensure_coco_cache, sample_to_instances, stable_hash
+from .fresh_samplers import split_epoch
 
 MODES = ('cache', 'online')
 NUCLEI_METAINFO = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
@@ -74,6 +77,7 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
     """
 
     NAME = 'synthetic'
+    takes_epoch_index = True  # see fresh_samplers
 
     def __init__(self, num_samples, seed=0, mode='cache', cache_root='work_dirs/mmaug_cache',
                  pipeline=(), metainfo=None, lazy_init=False, **kwargs):
@@ -118,8 +122,8 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
             self._generator = self.build_generator()
         return self._generator
 
-    def _make_sample(self, index):
-        return self.generator.generate(self.seed, index)
+    def _make_sample(self, index, epoch=None):
+        return self.generator.generate(self.seed, index, epoch)
 
     def load_data_list(self):
         """Cache mode: write (or resume, or reuse) the COCO cache, then read it.
@@ -144,11 +148,14 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         return infos
 
     def prepare_data(self, idx):
-        """Online mode: generate sample ``idx`` (image + instances), then run the pipeline."""
+        """Sample ``idx`` through the pipeline. ``idx`` may carry an epoch (``split_epoch``):
+        online it picks the epoch's sample, generated here (image + instances); a cache
+        holds one sample per index and ignores it."""
+        epoch, idx = split_epoch(idx, len(self))
         if self.mode == 'cache':
             return super().prepare_data(idx)
         info = self.get_data_info(idx)
-        sample = self._make_sample(info['img_id'])
+        sample = self._make_sample(info['img_id'], epoch)
         info['img'] = as_loaded_image(sample.image, self.color_type)
         info['instances'] = sample_to_instances(sample.masks)
         return self.pipeline(info)

@@ -1,10 +1,13 @@
 """The one protocol of the synthetic-data generators (IAAA, SAAA, copy-paste).
 
-Every generator answers ``generate(seed, index) -> SyntheticSample`` and
+Every generator answers ``generate(seed, index[, epoch]) -> SyntheticSample`` and
 ``output_shape(seed, index) -> (H, W)``. Sample ``index`` of stream ``seed`` is made from
 ``sample_rng(seed, index)`` alone, so it is the same bytes in any process and any order.
 Its first draw picks the *frame* it is built on (a background, a destination image), so
 its shape is known without generating it; ``SampleGenerator`` holds that rule once.
+Epoch ``e >= 1`` keeps the frame of ``index`` and composes the rest from
+``sample_rng(seed, index, e)``: fresh cells every epoch, still replayable, the shape still
+known; epoch 0 is the epoch-less sample.
 """
 import numpy as np
 
@@ -57,7 +60,12 @@ class SampleGenerator:
         height, width = self.frame_shape(self.draw_frame(sample_rng(seed, index)))[:2]
         return int(height), int(width)
 
-    def generate(self, seed, index):
-        """The ``SyntheticSample`` number ``index`` of stream ``seed``."""
+    def generate(self, seed, index, epoch=None):
+        """The ``SyntheticSample`` number ``index`` of stream ``seed`` in ``epoch``
+        (``None`` or 0: the same sample every epoch; ``e >= 1``: on the same frame, the
+        rest drawn from ``sample_rng(seed, index, e)``)."""
         rng = sample_rng(seed, index)
-        return self.compose(self.draw_frame(rng), rng)
+        frame = self.draw_frame(rng)
+        if epoch is not None and _check_key_part('epoch', epoch) > 0:
+            rng = sample_rng(seed, index, epoch)
+        return self.compose(frame, rng)
