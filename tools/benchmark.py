@@ -3,11 +3,11 @@
 Every (detector group, setting, seed) is trained with tools/train.py in its own work dir
 (work_root/name/<group>/<setting>/seed<k>) and its final checkpoint is evaluated on the
 TEST split with tools/test.py; the table (mean ± std over seeds, gains over `original`,
-paired per-seed gains, and per seed a paired bootstrap of the gain over the test images)
-is written as Markdown, CSV, JSON and a bar chart. Restarting the same command skips
-finished runs and resumes interrupted ones. Two copies of one command share the work
-(each run is locked by the copy training it; the other moves on), and `--report-only`
-rewrites the tables from the runs finished so far without training.
+paired per-seed gains, per seed a paired bootstrap of the gain over the test images, and a
+BCa bootstrap pooled over the seeds) is written as Markdown, CSV, JSON and a bar chart.
+Restarting the same command skips finished runs and resumes interrupted ones. Two copies
+of one command share the work (each run is locked by the copy training it; the other moves
+on), and `--report-only` rewrites the tables from the runs finished so far without training.
 The tables list every finished run of the benchmark NAME, also those of earlier commands
 that this one does not plan, so seeds or settings can be added by a later command (give
 it the same --group); another --name starts a separate table.
@@ -41,7 +41,7 @@ from pathlib import Path
 from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, describe_plan,
                                    detector_groups, execute_runs, explicit_groups,
                                    finished_results, plan_runs, run_state, write_report)
-from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains
+from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains, run_pooled_gains
 from mmaug_is.benchmarking.runs import check_name, read_json
 from mmaug_is.benchmarking.tables import column_order, metric_markdown
 
@@ -161,7 +161,8 @@ def main(argv=None):
         results = list(results) + unplanned
         earlier = [r.get('invocation') for r in results if r.get('invocation')]
         invocations = list(dict.fromkeys(earlier + [invocation]))
-        gains = run_bootstrap_gains(results, args.baseline, REPO_ROOT)
+        gains = (run_bootstrap_gains(results, args.baseline, REPO_ROOT)
+                 + run_pooled_gains(results, args.baseline, REPO_ROOT))
         return write_report(out_dir, args.name, results, args.baseline, all_groups,
                             all_settings, invocations, failures, environment, cwd=REPO_ROOT,
                             bootstrap_rows=gains)

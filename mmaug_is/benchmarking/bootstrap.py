@@ -26,7 +26,7 @@ from pycocotools.cocoeval import COCOeval
 from .runs import read_json, write_json
 
 __all__ = ['BootstrapGain', 'ImageMatches', 'coco_stats', 'match_images', 'paired_bootstrap',
-           'run_bootstrap_gains']
+           'pooled_bootstrap', 'run_bootstrap_gains', 'run_pooled_gains']
 
 # table metric -> (IoU threshold index or None for 0.50:0.95, area range)
 _METRIC_SLICES = {'AP': (None, 'all'), 'AP50': (0, 'all'), 'AP75': (5, 'all'),
@@ -233,6 +233,60 @@ def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_
     return gains
 
 
+_POOLED_METRICS = ('AP', 'AP50', 'AP75')  # APs may be undefined on an image resample
+
+
+def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300):
+    """Paired bootstrap of B - A pooled over training seeds, BCa interval.
+
+    The gain is the mean over seeds of (B - A) on the full test set. Each resample draws
+    the test images and the seeds with replacement (two independent samples); its gain is
+    the mean over the drawn seeds of (B - A) on the drawn images, so the interval covers
+    test-set and training noise together. Interval: ``scipy.stats.bootstrap``, BCa
+    (percentile if BCa is undefined, e.g. every resample equal).
+
+    Args:
+        gt: COCO ground truth (path or ``COCO``); pairs: ``[(preds_a, preds_b)]``, one pair
+            per training seed; n_boot, seed, level, max_dets: as ``paired_bootstrap``.
+    Returns ``{metric: BootstrapGain}`` for AP, AP50, AP75 (AP points).
+    """
+    from scipy.stats import bootstrap
+    if not pairs:
+        raise ValueError('pooled_bootstrap needs at least one (preds_a, preds_b) pair')
+    gt = _load_gt(gt)
+    image_ids = sorted(gt.getImgIds())
+    matches = [(match_images(gt, a, image_ids, max_dets), match_images(gt, b, image_ids,
+                                                                        max_dets))
+               for a, b in pairs]
+
+    def mean_stats(images, seeds, which):
+        return np.array([np.mean([coco_stats(matches[s][which], images, max_dets)[m]
+                                  for s in seeds]) for m in _POOLED_METRICS]) * 100.0
+
+    all_images, all_seeds = np.arange(len(image_ids)), np.arange(len(pairs))
+
+    def gain(images, seeds=all_seeds):
+        per_seed = {s: mean_stats(images, [s], 1) - mean_stats(images, [s], 0)
+                    for s in np.unique(seeds)}
+        return np.mean([per_seed[s] for s in seeds], axis=0)
+
+    data = (all_images, all_seeds) if len(pairs) > 1 else (all_images, )
+    result = None
+    for method in ('BCa', 'percentile'):
+        result = bootstrap(data, gain, n_resamples=n_boot, vectorized=False, paired=False,
+                           confidence_level=level, method=method, rng=seed)
+        if np.all(np.isfinite(result.confidence_interval.low)):
+            break
+    full_a = mean_stats(all_images, all_seeds, 0)
+    full_b = mean_stats(all_images, all_seeds, 1)
+    distribution = np.atleast_2d(result.bootstrap_distribution)
+    return {metric: BootstrapGain(
+        metric, float(full_a[k]), float(full_b[k]), float(full_b[k] - full_a[k]),
+        float(result.confidence_interval.low[k]), float(result.confidence_interval.high[k]),
+        float(np.mean(distribution[k] <= 0)), n_boot, level)
+        for k, metric in enumerate(_POOLED_METRICS)}
+
+
 # --------------------------------------------------- benchmark runs: paired per seed
 
 def _file_signature(path):
@@ -257,6 +311,52 @@ def _pair_gains(base, other, root, n_boot):
     gains = {m: vars(g) for m, g in paired_bootstrap(gt, pred_a, pred_b, n_boot).items()}
     write_json(cache, dict(inputs=inputs, gains=gains))
     return gains
+
+
+def _pooled_pair_gains(bases, others, root, n_boot):
+    """Cached ``pooled_bootstrap`` of one setting against the baseline over their common
+    seeds (result dicts in seed order) -> {metric: BootstrapGain as dict}; the cache sits
+    beside the setting's first-seed predictions."""
+    gt = root / others[0]['test_ann_file']
+    preds = [(root / a['predictions'], root / b['predictions']) for a, b in zip(bases, others)]
+    inputs = dict(gt=_file_signature(gt), pairs=[[_file_signature(a), _file_signature(b)]
+                                                 for a, b in preds],
+                  n_boot=n_boot, seed=0, method='BCa')
+    cache = preds[0][1].with_name(f'pooled_bootstrap_vs_{bases[0]["setting"]}.json')
+    try:
+        stored = read_json(cache) or {}
+    except ValueError:  # a damaged cache is recomputed
+        stored = {}
+    if stored.get('inputs') == inputs:
+        return stored['gains']
+    gains = {m: vars(g) for m, g in pooled_bootstrap(gt, preds, n_boot).items()}
+    write_json(cache, dict(inputs=inputs, gains=gains))
+    return gains
+
+
+def run_pooled_gains(results, baseline, root, n_boot=1000):
+    """``pooled_bootstrap`` of every setting against ``baseline`` in each group, over the
+    seeds both have finished with test predictions.
+
+    Returns rows like ``run_bootstrap_gains``'s with ``seed='pooled'`` and ``n_seeds``.
+    """
+    root = Path(root)
+    usable = [r for r in results if r.get('predictions') and r.get('test_ann_file')
+              and (root / r['predictions']).is_file()]
+    by_key = {(r['group'], r['setting'], r['seed']): r for r in usable}
+    rows = []
+    for group, setting in dict.fromkeys((r['group'], r['setting']) for r in usable):
+        if setting == baseline:
+            continue
+        seeds = sorted(seed for g, s, seed in by_key if (g, s) == (group, setting)
+                       and (group, baseline, seed) in by_key)
+        if not seeds:
+            continue
+        gains = _pooled_pair_gains([by_key[(group, baseline, k)] for k in seeds],
+                                   [by_key[(group, setting, k)] for k in seeds], root, n_boot)
+        rows += [dict(group=group, setting=setting, seed='pooled', n_seeds=len(seeds), **gain)
+                 for gain in gains.values()]
+    return rows
 
 
 def run_bootstrap_gains(results, baseline, root, n_boot=1000):

@@ -302,9 +302,16 @@ def bootstrap_markdown(rows, settings, baseline):
              'resamples of the test images with replacement (resampling seed 0). It measures '
              'test-set sampling noise, not training noise (the seeds above do that); `*`: the '
              'interval excludes 0.', '']
+    if any(r['seed'] == 'pooled' for r in rows):
+        lines += ['Seed `pooled`: the mean gain over the seeds both settings have (n below), '
+                  'with the BCa interval (`scipy.stats.bootstrap`) of resamples that draw the '
+                  'test images *and* the seeds with replacement: test-set and training noise '
+                  'together.', '']
     cells = {(r['group'], r['seed'], r['setting'], r['metric']): r for r in rows}
-    keys = list(dict.fromkeys((r['group'], r['seed']) for r in rows))
-    for metric in ('AP', 'AP50'):
+    keys = sorted(dict.fromkeys((r['group'], r['seed']) for r in rows),
+                  key=lambda key: (key[0], key[1] == 'pooled', str(key[1])))
+    n_seeds = {(r['group'], r['setting']): r['n_seeds'] for r in rows if 'n_seeds' in r}
+    for metric in ('AP', 'AP50', 'AP75'):
         lines += [f'{metric}:', '', '| detector | seed | ' + ' | '.join(columns) + ' |',
                   '|:---|---:|' + '---:|' * len(columns)]
         for group, seed in keys:
@@ -313,7 +320,9 @@ def bootstrap_markdown(rows, settings, baseline):
                 r = cells.get((group, seed, setting, metric))
                 values.append('—' if r is None else
                               f'{r["gain"]:+.2f} [{r["low"]:+.2f}, {r["high"]:+.2f}]'
-                              + ('*' if r['low'] > 0 or r['high'] < 0 else ''))
+                              + ('*' if r['low'] > 0 or r['high'] < 0 else '')
+                              + (f' (n={n_seeds[(group, setting)]})' if seed == 'pooled'
+                                 else ''))
             lines.append(f'| `{group}` | {seed} | ' + ' | '.join(values) + ' |')
         lines.append('')
     return lines
@@ -321,9 +330,10 @@ def bootstrap_markdown(rows, settings, baseline):
 
 def bootstrap_csv(rows):
     """Tidy CSV of the paired-bootstrap rows (AP points)."""
-    keys = ['metric', 'group', 'setting', 'seed', 'a', 'b', 'gain', 'low', 'high',
+    keys = ['metric', 'group', 'setting', 'seed', 'n_seeds', 'a', 'b', 'gain', 'low', 'high',
             'p_not_better', 'n_boot', 'level']
-    return _csv_text([keys] + [[r[k] for k in keys] for r in rows])
+    return _csv_text([keys] + [[r.get(k, 1 if k == 'n_seeds' else None) for k in keys]
+                               for r in rows])
 
 
 def _csv_text(rows):

@@ -18,7 +18,8 @@ from pycocotools.cocoeval import COCOeval
 
 from mmaug_is.benchmarking import bootstrap
 from mmaug_is.benchmarking.bootstrap import (coco_stats, match_images, paired_bootstrap,
-                                             run_bootstrap_gains)
+                                             pooled_bootstrap, run_bootstrap_gains,
+                                             run_pooled_gains)
 from mmaug_is.benchmarking.tables import bootstrap_markdown
 from mmaug_is.evaluation.coco_metric import headline_ap
 
@@ -163,3 +164,43 @@ def test_benchmark_rows_are_cached_beside_the_predictions(gt_file, gt_dataset, t
     ap = next(r for r in rows if r['metric'] == 'AP')
     assert f'| `det` | 0 | {ap["gain"]:+.2f} [{ap["low"]:+.2f}, {ap["high"]:+.2f}]*' in text
     assert 'saaa' not in text  # no predictions: no column
+
+
+def test_pooled_bootstrap_pools_seeds_and_finds_a_real_gain(gt_file, gt_dataset):
+    pairs = [(_detections(gt_dataset, seed=s, jitter=0.25, miss=0.4),
+              _detections(gt_dataset, seed=s, jitter=0.03, miss=0.05)) for s in (1, 2, 3)]
+    pooled = pooled_bootstrap(gt_file, pairs, n_boot=200, seed=5)
+    assert set(pooled) == {'AP', 'AP50', 'AP75'}
+    per_seed = [paired_bootstrap(gt_file, a, b, n_boot=10) for a, b in pairs]
+    for metric, gain in pooled.items():
+        assert gain.gain == pytest.approx(np.mean([g[metric].gain for g in per_seed]))
+        assert gain.low <= gain.gain <= gain.high and gain.low > 0
+    again = pooled_bootstrap(gt_file, pairs, n_boot=200, seed=5)
+    assert vars(again['AP']) == vars(pooled['AP'])
+    same = pooled_bootstrap(gt_file, [(pairs[0][0], pairs[0][0])] * 2, n_boot=50)
+    assert (same['AP'].gain, same['AP'].low, same['AP'].high) == (0, 0, 0)
+
+
+def test_pooled_rows_cover_common_seeds_and_are_cached(gt_file, gt_dataset, tmp_path,
+                                                       monkeypatch):
+    results = []
+    for setting, jitter, seeds in (('original', 0.25, (0, 1, 2)), ('iaaa', 0.05, (0, 1))):
+        for seed in seeds:
+            pred = tmp_path / setting / f'seed{seed}' / 'test' / 'predictions.bbox.json'
+            pred.parent.mkdir(parents=True)
+            pred.write_text(json.dumps(_detections(gt_dataset, seed=seed, jitter=jitter)))
+            results.append(dict(group='det', setting=setting, seed=seed,
+                                test_ann_file=str(gt_file),
+                                predictions=str(pred.relative_to(tmp_path))))
+    rows = run_pooled_gains(results, 'original', tmp_path, n_boot=50)
+    assert [(r['setting'], r['seed'], r['n_seeds'], r['metric']) for r in rows] == [
+        ('iaaa', 'pooled', 2, m) for m in ('AP', 'AP50', 'AP75')]
+    assert (tmp_path / 'iaaa/seed0/test/pooled_bootstrap_vs_original.json').is_file()
+
+    def fail(*args, **kwargs):
+        raise AssertionError('the cached pooled gains were recomputed')
+
+    monkeypatch.setattr(bootstrap, 'pooled_bootstrap', fail)
+    assert run_pooled_gains(results, 'original', tmp_path, n_boot=50) == rows
+    text = '\n'.join(bootstrap_markdown(rows, ['original', 'iaaa'], 'original'))
+    assert '| `det` | pooled |' in text and '(n=2)' in text and 'BCa' in text
