@@ -4,7 +4,8 @@ For each object: optional transform of (crop, masks) -> corner-matched position 
 overlaps no placed cell -> Gaussian-feathered paste; its unfiltered (transformed) masks
 become the ground truth. Objects that find no free position are skipped and reported.
 With a border margin (not in the paper), positions may reach beyond the image borders, so
-cells are cut by them as in real crops.
+cells are cut by them as in real crops. With occlusion (not in the paper), cells may touch
+and overlap: a later cell lies on top and the earlier masks lose the pixels it covers.
 """
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 
 from .blending import feathered_paste
-from .placement import Occupancy, find_position
+from .placement import Layers, Occupancy, find_position
 
 MIN_CUT_PIXELS = 4  # a cell cut by the border keeps at least this many pixels (as DSB2018)
 
@@ -25,6 +26,7 @@ class ComposedImage:
         image: ``(H, W[, C])`` composed image (background dtype/layout).
         masks: ``(N, H, W)`` bool, one per placed cell; no two overlap.
         object_indices: ``(N,)`` int64 index into the input ``objects`` of each mask.
+        category_ids: ``(N,)`` int64 category id of each mask (that of its real cell).
         placements: ``[(object_index, x, y), ...]`` top-left corners of placed crops.
         skipped: indices of objects that did not fit (or lost all cells to the transform).
     """
@@ -32,6 +34,7 @@ class ComposedImage:
     image: np.ndarray
     masks: np.ndarray
     object_indices: np.ndarray
+    category_ids: np.ndarray
     placements: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
 
@@ -79,12 +82,12 @@ def _crop_margin(composed, margin, n_objects):
                   if i in kept_objects]
     skipped = sorted(set(range(n_objects)) - kept_objects)
     return ComposedImage(np.ascontiguousarray(composed.image[frame]),
-                         np.ascontiguousarray(masks[keep]), object_indices, placements,
-                         skipped)
+                         np.ascontiguousarray(masks[keep]), object_indices,
+                         composed.category_ids[keep], placements, skipped)
 
 
 def compose_image(background, objects, rng, transform=None, n_candidates=50, sigma=1.0,
-                  spacing=0, occupied=None, edge='blur', border_margin=0):
+                  spacing=0, occupied=None, edge='blur', border_margin=0, occlusion=0.0):
     """Place ``objects`` (in order) on a copy of ``background``.
 
     Args:
@@ -102,8 +105,14 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
         border_margin: ``0``: objects lie inside the frame; ``m > 0``: positions are drawn
             on the background mirrored ``m`` px beyond every border, then the frame is cut
             out (masks clipped, cells under ``MIN_CUT_PIXELS`` pixels dropped).
-    Returns a ``ComposedImage``; an MCO contributes all of its cells. Same inputs and rng
-    state give byte-identical results.
+        occlusion: ``0`` (the paper): placed cells never overlap and keep ``spacing``;
+            ``f`` in ``(0, 1)``: cells may touch and overlap, a later cell on top (painted
+            over the earlier ones, whose masks lose what it covers), as long as no cell
+            loses more than ``f`` of its area and no object lies more than ``f`` over
+            earlier cells (``placement.Layers``); ``spacing`` then applies to the
+            ``occupied`` cells only.
+    Returns a ``ComposedImage``; an MCO contributes all of its cells, each with its own
+    category. Same inputs and rng state give byte-identical results.
     """
     background = np.asarray(background)
     if border_margin:
@@ -114,7 +123,7 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
         padded_occupied = None if occupied is None else np.pad(np.asarray(occupied, bool),
                                                                 margin)
         composed = compose_image(padded, objects, rng, transform, n_candidates, sigma,
-                                 spacing, padded_occupied, edge)
+                                 spacing, padded_occupied, edge, occlusion=occlusion)
         return _crop_margin(composed, margin, len(objects))
     height, width = background.shape[:2]
     canvas = background.copy()
@@ -127,6 +136,7 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
             raise ValueError(f'occupied map {placed_cells.shape} does not match the '
                              f'background {background.shape}')
         occupancy = Occupancy.from_masks(placed_cells[None], spacing)
+    layers = Layers(height, width, occlusion) if occlusion else None
     pieces, placements, skipped = [], [], []
     for index, obj in enumerate(objects):
         if obj.image.dtype != background.dtype or obj.image.shape[2:] != background.shape[2:]:
@@ -135,32 +145,42 @@ def compose_image(background, objects, rng, transform=None, n_candidates=50, sig
                              f'{background.shape}')
         image, masks = _transformed(obj, index, transform, rng)
         masks = _first_owner(masks)
-        masks = masks[masks.any(axis=(1, 2))]
+        present = masks.any(axis=(1, 2))
+        masks, category_ids = masks[present], np.asarray(obj.category_ids)[present]
         if len(masks) == 0:
             skipped.append(index)
             continue
         union = masks.any(axis=0)
-        position = find_position(background, image, union, occupancy, rng, n_candidates)
+        position = find_position(background, image, union, occupancy, rng, n_candidates,
+                                 layers)
         if position is None:
             skipped.append(index)
             continue
         x, y = position
         feathered_paste(canvas, image, union, x, y, sigma, protect=placed_cells, edge=edge)
-        occupancy.add(union, x, y)
-        h, w = union.shape
-        placed_cells[y:y + h, x:x + w] |= union
-        pieces.append((index, x, y, masks))
+        if layers is None:
+            occupancy.add(union, x, y)
+            h, w = union.shape
+            placed_cells[y:y + h, x:x + w] |= union
+        else:  # placed_cells keeps only the ``occupied`` cells: later cells paint on top
+            layers.add(masks, x, y)
+        pieces.append((index, x, y, masks, category_ids))
         placements.append((index, x, y))
     n_total = sum(len(p[3]) for p in pieces)
-    out_masks = np.zeros((n_total, height, width), dtype=bool)
+    out_masks = (np.zeros((n_total, height, width), dtype=bool) if layers is None
+                 else layers.masks())  # the stack: each cell's visible part
     object_indices = np.empty(n_total, dtype=np.int64)
+    out_categories = np.empty(n_total, dtype=np.int64)
     at = 0
-    for index, x, y, masks in pieces:
+    for index, x, y, masks, category_ids in pieces:
         n, h, w = masks.shape
-        out_masks[at:at + n, y:y + h, x:x + w] = masks
+        if layers is None:
+            out_masks[at:at + n, y:y + h, x:x + w] = masks
         object_indices[at:at + n] = index
+        out_categories[at:at + n] = category_ids
         at += n
-    return ComposedImage(canvas, out_masks, object_indices, placements, skipped)
+    return ComposedImage(canvas, out_masks, object_indices, out_categories, placements,
+                         skipped)
 
 
 def choose_objects(bank, n_cells, sco_fraction, rng):

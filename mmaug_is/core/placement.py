@@ -4,6 +4,9 @@
 a spacing margin). ``find_position`` draws random top-left corners, drops those where the
 object's mask would hit a taken pixel, and keeps the one whose background corner pixels
 best match the object crop's corner pixels (smallest mean Euclidean distance).
+``Layers`` (not in the paper) lets cells touch and overlap instead: a later cell lies on
+top; it may not lie more than a set fraction over earlier cells, nor take more than that
+fraction of any earlier cell's area.
 """
 import cv2
 import numpy as np
@@ -69,6 +72,61 @@ class Occupancy:
         return ~(windows[ys, xs] & mask).any(axis=(1, 2))
 
 
+class Layers:
+    """Cells stacked in placement order: which one shows at each canvas pixel.
+
+    Args:
+        height, width: canvas size in pixels.
+        occlusion: in ``[0, 1)``: the largest fraction of a cell's area that the cells
+            placed after it may cover, and of a new cell group's area that may lie over
+            earlier cells.
+    """
+
+    def __init__(self, height, width, occlusion):
+        if not 0 <= occlusion < 1:
+            raise ValueError(f'occlusion must be in [0, 1), got {occlusion!r}')
+        self.owner = np.full((int(height), int(width)), -1, dtype=np.int64)
+        self.occlusion = float(occlusion)
+        self.areas, self.visible = np.zeros(0, np.int64), np.zeros(0, np.int64)
+
+    def fits(self, union, xs, ys):
+        """``(n,)`` bool: may a cell group of mask ``union`` (``(h, w)`` bool) lie at each
+        top-left ``(xs[i], ys[i])`` (inside the canvas), with at most ``occlusion`` of
+        ``union`` over placed cells and every placed cell keeping at least
+        ``1 - occlusion`` of its area? (So cells overlap at their edges; none lands inside
+        another.)"""
+        union = np.asarray(union, dtype=bool)
+        xs, ys = np.asarray(xs, dtype=np.int64), np.asarray(ys, dtype=np.int64)
+        n_cells = len(self.areas)
+        if n_cells == 0:
+            return np.ones(len(xs), dtype=bool)
+        under = sliding_window_view(self.owner, union.shape)[ys, xs][:, union]  # (n, k)
+        slots = under + 1 + (n_cells + 1) * np.arange(len(xs))[:, None]
+        covered = np.bincount(slots.ravel(), minlength=len(xs) * (n_cells + 1))
+        covered = covered.reshape(len(xs), n_cells + 1)[:, 1:]
+        keep = np.ceil((1.0 - self.occlusion) * self.areas)
+        on_top = covered.sum(axis=1) <= self.occlusion * np.count_nonzero(union)
+        return on_top & ((self.visible - covered) >= keep).all(axis=1)
+
+    def add(self, masks, x, y):
+        """Put the cells ``masks`` (``(n, h, w)`` bool, disjoint) on top at ``(x, y)``."""
+        masks = np.asarray(masks, dtype=bool)
+        n, h, w = masks.shape
+        region = self.owner[y:y + h, x:x + w]
+        union = masks.any(axis=0)
+        lost = np.bincount(region[union & (region >= 0)], minlength=len(self.areas))
+        self.visible = self.visible - lost[:len(self.areas)]
+        first = len(self.areas)
+        region[union] = first + np.argmax(masks, axis=0)[union]
+        areas = masks.sum(axis=(1, 2))
+        self.areas = np.concatenate([self.areas, areas])
+        self.visible = np.concatenate([self.visible, areas])
+
+    def masks(self):
+        """``(N, H, W)`` bool visible part of every cell, in placement order."""
+        return self.owner[None] == np.arange(len(self.areas))[:, None, None]
+
+
 def corner_pixels(image, xs, ys, h, w):
     """``(4, n, C)`` float32 pixels at the corners of the ``h x w`` boxes at ``(xs, ys)``.
 
@@ -80,7 +138,8 @@ def corner_pixels(image, xs, ys, h, w):
     return image[rows, cols].astype(np.float32)
 
 
-def find_position(background, obj_image, obj_mask, occupancy, rng, n_candidates=50):
+def find_position(background, obj_image, obj_mask, occupancy, rng, n_candidates=50,
+                  layers=None):
     """Best top-left ``(x, y)`` for an object, or ``None`` if no candidate fits.
 
     Args:
@@ -89,6 +148,7 @@ def find_position(background, obj_image, obj_mask, occupancy, rng, n_candidates=
         occupancy: ``Occupancy`` of the canvas (same ``H, W``).
         rng: ``np.random.Generator``; exactly ``2 * n_candidates`` integers are drawn.
         n_candidates: random top-left corners tried (uniform over the frame).
+        layers: optional ``Layers`` of the canvas: positions must also pass its ``fits``.
     The winner minimises the mean over the four box corners of the Euclidean (over
     channels) distance between background and crop corner pixels.
     """
@@ -104,6 +164,8 @@ def find_position(background, obj_image, obj_mask, occupancy, rng, n_candidates=
     xs = rng.integers(0, width - w + 1, size=n_candidates)
     ys = rng.integers(0, height - h + 1, size=n_candidates)
     ok = occupancy.fits(obj_mask, xs, ys)
+    if layers is not None:
+        ok &= layers.fits(obj_mask, xs, ys)
     if not ok.any():
         return None
     bg = corner_pixels(background, xs, ys, h, w)  # (4, n, C)

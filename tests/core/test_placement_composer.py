@@ -4,6 +4,7 @@ import pytest
 
 from mmaug_is.core import (CellObject, ObjectBank, Occupancy, choose_objects, compose_image,
                            feather_alpha, feathered_paste, find_position, read_image, remove_cells)
+from mmaug_is.core.placement import Layers
 
 
 @pytest.fixture(scope='module')
@@ -223,3 +224,60 @@ def test_border_margin_zero_is_the_paper_rule(fluo_background, fluo_bank):
                          edge='blur')
     assert np.array_equal(plain.image, same.image) and np.array_equal(plain.masks, same.masks)
     assert all(x >= 0 and y >= 0 for _, x, y in plain.placements)
+
+
+def test_layers_keep_every_cell_mostly_visible():
+    layers = Layers(20, 20, occlusion=0.5)
+    square = np.ones((1, 4, 4), bool)
+    layers.add(square, 0, 0)  # cell 0: 16 px
+    union = square[0]
+    # at (2, 0) it covers 8 px of cell 0 (half: allowed), at (1, 0) 12 px (refused)
+    assert layers.fits(union, [2, 1, 10], [0, 0, 10]).tolist() == [True, False, True]
+    big = Layers(20, 20, occlusion=0.5)
+    big.add(np.ones((1, 10, 10), bool), 0, 0)
+    # a small cell inside a big one covers 16 % of it, but lies wholly over it: refused
+    assert big.fits(union, [3, 8], [3, 3]).tolist() == [False, True]
+    layers.add(square, 2, 0)
+    assert layers.visible.tolist() == [8, 16]
+    # cell 0 has lost its half: nothing more of it may be covered
+    assert layers.fits(union, [0, 6], [2, 0]).tolist() == [False, True]
+    masks = layers.masks()
+    assert masks.sum(axis=(1, 2)).tolist() == [8, 16] and masks.sum(axis=0).max() == 1
+    with pytest.raises(ValueError, match='occlusion'):
+        Layers(5, 5, occlusion=1.0)
+
+
+def test_occlusion_stacks_cells_with_occlusion_correct_masks(fluo_background, fluo_bank):
+    """Cells touch and overlap; each visible mask is its full mask minus the later cells
+    over it (>= 1 - occlusion of it), and the image shows the top cell there."""
+    overlapped = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        objects = choose_objects(fluo_bank, 60, 1.0, rng)
+        composed = compose_image(fluo_background, objects, rng, sigma=0, spacing=1,
+                                 occlusion=0.4)
+        masks = composed.masks
+        assert masks.sum(axis=0).max() <= 1 and masks.any(axis=(1, 2)).all()
+        full = np.zeros_like(masks)
+        at = 0
+        for index, x, y in composed.placements:  # SCOs: one cell each, untransformed
+            (cell, ) = objects[index].masks
+            h, w = cell.shape
+            full[at, y:y + h, x:x + w] = cell
+            image = objects[index].image
+            shown = masks[at, y:y + h, x:x + w]
+            assert np.array_equal(composed.image[y:y + h, x:x + w][shown], image[shown])
+            at += 1
+        for k in range(len(masks)):
+            above = full[k + 1:].any(axis=0)
+            assert np.array_equal(masks[k], full[k] & ~above)
+            assert masks[k].sum() >= np.ceil(0.6 * full[k].sum())
+        overlapped += int((masks.sum(axis=(1, 2)) < full.sum(axis=(1, 2))).sum())
+    assert overlapped >= 3  # cells do overlap
+
+
+def test_occlusion_zero_is_the_paper_rule(fluo_background, fluo_bank):
+    objects = choose_objects(fluo_bank, 20, 0.8, np.random.default_rng(1))
+    plain = compose_image(fluo_background, objects, np.random.default_rng(2))
+    same = compose_image(fluo_background, objects, np.random.default_rng(2), occlusion=0)
+    assert np.array_equal(plain.image, same.image) and np.array_equal(plain.masks, same.masks)

@@ -33,7 +33,7 @@ def test_defaults_keep_the_cache_key_and_options_enter_it():
     plain = IAAASettings().to_dict()
     assert set(plain) == {'count_mode', 'n_candidates', 'sigma', 'spacing'}
     for option in (dict(edge='inside'), dict(geometry='consistent'), dict(border_margin=8),
-                   dict(scale_jitter=(0.8, 1.25))):
+                   dict(scale_jitter=(0.8, 1.25)), dict(occlusion=0.3)):
         assert IAAASettings(**option).to_dict() == dict(plain, **option)
     assert IAAASettings(scale_jitter=[0.8, 1.25]).scale_jitter == (0.8, 1.25)
 
@@ -44,6 +44,8 @@ def test_defaults_keep_the_cache_key_and_options_enter_it():
     (dict(border_margin=-1), 'border_margin must be >= 0'),
     (dict(scale_jitter=(1.5, 0.5)), 'scale_jitter must be'),
     (dict(scale_jitter=(1.0, )), 'scale_jitter must be'),
+    (dict(occlusion=1.0), r'occlusion must be in \[0, 1\)'),
+    (dict(occlusion=-0.1), r'occlusion must be in \[0, 1\)'),
 ])
 def test_bad_options_are_named(option, message):
     with pytest.raises(ValueError, match=message):
@@ -85,6 +87,22 @@ def test_scale_jitter_resizes_objects(sample_assets):
     mean_area = [np.mean([m.sum() for s in group for m in s.masks]) for group in
                  (plain, jittered)]
     assert mean_area[1] > 1.4 * mean_area[0]
+
+
+def test_occlusion_lets_cells_touch_with_disjoint_masks(sample_assets, policies):
+    plain = _samples(sample_assets, policies, n=4, count_scale=2.0)
+    stacked = _samples(sample_assets, policies, n=4, count_scale=2.0, occlusion=0.3)
+    for sample in stacked:
+        assert sample.masks.sum(axis=0).max() <= 1 and sample.masks.any(axis=(1, 2)).all()
+
+    def touching_pairs(sample):  # 4-neighbour pixel pairs of two different cells
+        labels = np.argmax(sample.masks, axis=0) + sample.masks.any(axis=0)
+        right = (labels[:, 1:] != labels[:, :-1]) & (labels[:, 1:] > 0) & (labels[:, :-1] > 0)
+        down = (labels[1:] != labels[:-1]) & (labels[1:] > 0) & (labels[:-1] > 0)
+        return int(right.sum() + down.sum())
+
+    # the paper's rule: only the cells of a real cluster touch; stacked cells touch more
+    assert sum(map(touching_pairs, stacked)) > 1.5 * sum(map(touching_pairs, plain))
 
 
 def test_iaaa_paste_takes_the_options_and_refuses_count_settings(sample_root, tmp_path):
