@@ -22,7 +22,7 @@ CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('
                                if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
-                 'copypaste_online': 'MultiImageMixDataset'}
+                 'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset'}
 FAST_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'fast').glob('*.py')
                       if p.stem.split('_', 4)[4:])  # faster_rcnn_r18_<data>_<variant>
 
@@ -99,8 +99,14 @@ def test_fast_variant_changes_only_the_training_data(path):
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     dataset = cfg.train_dataloader.dataset
     assert dataset.type == FAST_VARIANTS[variant]
-    real = dataset.real if 'real' in dataset else dataset.dataset
     expected = baseline.train_dataloader.dataset
+    if variant == 'iaaa_paste':  # the real set, one IAAAPaste step in its pipeline
+        steps = [step for step in dataset.pipeline if step.type != 'IAAAPaste']
+        assert len(steps) == len(dataset.pipeline) - 1 and steps == expected.pipeline
+        assert {k: v for k, v in dataset.items() if k != 'pipeline'} == \
+            {k: v for k, v in expected.items() if k != 'pipeline'}
+        return
+    real = dataset.real if 'real' in dataset else dataset.dataset
     assert (real.data_root, real.ann_file) == (expected.data_root, expected.ann_file)
 
 

@@ -7,7 +7,7 @@ Every synthetic dataset (``IAAADataset``, ``SAAADataset``, ``CopyPasteDataset``)
 config's training data (inside ``RealPlusSyntheticDataset``, ``ConcatDataset`` or any
 wrapper with ``dataset=``) is built in cache mode, which writes (or resumes, or reuses) its COCO
 cache under its ``cache_root`` with the same key training will look for. Prints the cache
-folders, their image and instance counts and the contact sheet to open.
+folders, their image and instance counts and the contact sheet to open (if it exists).
 """
 import argparse
 import json
@@ -16,6 +16,7 @@ from pathlib import Path
 from mmengine.config import Config, DictAction
 
 from mmaug_is.datasets import synthetic_configs
+from mmaug_is.synth.coco_cache import CONTACT_SHEET_FILE
 from mmaug_is.utils import prepare_config
 
 SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset', 'CopyPasteDataset')
@@ -41,6 +42,18 @@ def synthetic_dataset_cfgs(dataset_cfg):
         yield from synthetic_dataset_cfgs(dataset_cfg['dataset'])
 
 
+def cache_report(dataset_type, ann_file):
+    """Lines describing the cache of ``ann_file``: image and instance counts, and the
+    contact sheet to open (only if it exists)."""
+    folder = Path(ann_file).parent
+    coco = json.loads(Path(ann_file).read_text())
+    lines = [f'{dataset_type}: {len(coco["images"])} images, '
+             f'{len(coco["annotations"])} instances in {folder}']
+    sheet = folder / CONTACT_SHEET_FILE
+    lines.append(f'  look at: {sheet}' if sheet.is_file() else f'  no contact sheet in {folder}')
+    return lines
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -55,11 +68,7 @@ def main():
     for dataset_cfg in found:
         dataset_cfg = dict(dataset_cfg, mode='cache')
         dataset = DATASETS.build(dataset_cfg)
-        folder = Path(dataset.ann_file).parent
-        coco = json.loads(Path(dataset.ann_file).read_text())
-        print(f'{dataset_cfg["type"]}: {len(coco["images"])} images, '
-              f'{len(coco["annotations"])} instances in {folder}')
-        print(f'  look at: {folder / "contact_sheet.png"}')
+        print('\n'.join(cache_report(dataset_cfg['type'], dataset.ann_file)))
 
 
 if __name__ == '__main__':

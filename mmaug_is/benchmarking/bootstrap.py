@@ -294,6 +294,21 @@ def _file_signature(path):
     return [str(path), stat.st_size, stat.st_mtime_ns]
 
 
+def _cached_gains(cache, inputs, compute):
+    """``{metric: BootstrapGain as dict}`` stored in ``cache`` for ``inputs``, or
+    ``compute()``'s (``{metric: BootstrapGain}``), stored there; a damaged cache is
+    recomputed."""
+    try:
+        stored = read_json(cache) or {}
+    except ValueError:
+        stored = {}
+    if stored.get('inputs') == inputs:
+        return stored['gains']
+    gains = {m: vars(g) for m, g in compute().items()}
+    write_json(cache, dict(inputs=inputs, gains=gains))
+    return gains
+
+
 def _pair_gains(base, other, root, n_boot):
     """Cached ``paired_bootstrap`` of two result dicts (same group and seed) -> {metric:
     BootstrapGain as dict}; the cache sits beside ``other``'s predictions."""
@@ -301,16 +316,8 @@ def _pair_gains(base, other, root, n_boot):
     gt = root / other['test_ann_file']
     inputs = dict(gt=_file_signature(gt), a=_file_signature(pred_a), b=_file_signature(pred_b),
                   n_boot=n_boot, seed=0, ap_at='max_dets')
-    cache = pred_b.with_name(f'bootstrap_vs_{base["setting"]}.json')
-    try:
-        stored = read_json(cache) or {}
-    except ValueError:  # a damaged cache is recomputed
-        stored = {}
-    if stored.get('inputs') == inputs:
-        return stored['gains']
-    gains = {m: vars(g) for m, g in paired_bootstrap(gt, pred_a, pred_b, n_boot).items()}
-    write_json(cache, dict(inputs=inputs, gains=gains))
-    return gains
+    return _cached_gains(pred_b.with_name(f'bootstrap_vs_{base["setting"]}.json'), inputs,
+                         lambda: paired_bootstrap(gt, pred_a, pred_b, n_boot))
 
 
 def _pooled_pair_gains(bases, others, root, n_boot):
@@ -323,15 +330,7 @@ def _pooled_pair_gains(bases, others, root, n_boot):
                                                  for a, b in preds],
                   n_boot=n_boot, seed=0, method='BCa')
     cache = preds[0][1].with_name(f'pooled_bootstrap_vs_{bases[0]["setting"]}.json')
-    try:
-        stored = read_json(cache) or {}
-    except ValueError:  # a damaged cache is recomputed
-        stored = {}
-    if stored.get('inputs') == inputs:
-        return stored['gains']
-    gains = {m: vars(g) for m, g in pooled_bootstrap(gt, preds, n_boot).items()}
-    write_json(cache, dict(inputs=inputs, gains=gains))
-    return gains
+    return _cached_gains(cache, inputs, lambda: pooled_bootstrap(gt, preds, n_boot))
 
 
 def run_pooled_gains(results, baseline, root, n_boot=1000):

@@ -1,6 +1,7 @@
 """Framework-free IAAA core (numpy + opencv + pycocotools + scipy only).
 
-io: images and COCO masks; objects: SCO/MCO extraction and the ObjectBank;
+io: images and COCO masks; categories: COCO categories and the labels mmdet gives them;
+objects: SCO/MCO extraction and the ObjectBank;
 background: cell removal; blending: feathered paste; placement: corner-matched,
 non-overlapping positions; stats: dataset statistics; style: which images look alike;
 composer: synthetic images; ops: augmentation ops (functional ops and the op table

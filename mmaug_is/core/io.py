@@ -70,12 +70,14 @@ def write_json(path, data, indent=2):
 
 
 def read_image(path):
-    """Read an image file unchanged (PNG, TIFF, JPEG, ...).
+    """Read an image file in its stored dtype and channels (PNG, TIFF, JPEG, ...).
 
     Returns ``(H, W)`` for grey or ``(H, W, 3)`` RGB arrays of dtype uint8 or uint16;
-    a fourth (alpha) channel is dropped and single-channel ``(H, W, 1)`` is squeezed.
+    an alpha channel is dropped. An EXIF orientation tag (JPEG, TIFF, ...) is applied, as
+    mmcv's ``imread`` / mmdet's ``LoadImageFromFile`` do, so cells are cut from the pixels
+    the detector sees.
     Raises ``ImageReadError`` naming the path for missing, empty, corrupt, multi-page or
-    unsupported (dtype / channel count) files.
+    unsupported (dtype) files.
     """
     path = Path(path)
     try:
@@ -88,7 +90,8 @@ def read_image(path):
         raise ImageReadError(path, str(err)) from None
     if data.size == 0:
         raise ImageReadError(path, 'file is empty')
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # not IMREAD_UNCHANGED: with that flag (only) OpenCV ignores the EXIF orientation
+    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise ImageReadError(path, 'not a decodable image (corrupt or unsupported format)')
     if path.suffix.lower() in ('.tif', '.tiff'):
@@ -98,16 +101,8 @@ def read_image(path):
                 path, f'multi-page TIFF with {n_pages} pages; store one image per file')
     if image.dtype not in SUPPORTED_DTYPES:
         raise ImageReadError(path, f'unsupported dtype {image.dtype} (uint8 or uint16 only)')
-    if image.ndim == 3:
-        channels = image.shape[2]
-        if channels == 1:
-            image = image[:, :, 0]
-        elif channels == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        elif channels == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-        else:
-            raise ImageReadError(path, f'unsupported channel count {channels}')
+    if image.ndim == 3:  # IMREAD_ANYCOLOR: 3 channels (BGR), alpha dropped
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(image)
 
 
@@ -306,13 +301,16 @@ def load_coco_instances(ann_file, img_dir, check_files=True):
     Crowd annotations (``iscrowd: 1``) are skipped. Images without annotations give
     records with zero instances (``extract_objects`` then yields no objects).
     Raises ``AnnotationError`` (naming the file and image/annotation id) for an empty or
-    malformed file, a file with zero annotations, duplicate image ids, unknown image ids,
-    masks whose size differs from the image, polygons outside the image, empty masks and
-    (if ``check_files``) missing image files.
+    malformed file, a file with zero annotations or only crowd ones, duplicate image ids,
+    unknown image ids, masks whose size differs from the image, polygons outside the
+    image, empty masks and (if ``check_files``) missing image files.
     """
     data = _load_json(ann_file)
     if not data['annotations']:
         raise AnnotationError(f'{ann_file}: file has zero annotations')
+    if all(isinstance(ann, dict) and ann.get('iscrowd', 0) for ann in data['annotations']):
+        raise AnnotationError(f'{ann_file}: all {len(data["annotations"])} annotations are '
+                              'iscrowd (crowd regions are skipped), so there are no cells')
     images, order = {}, []
     for info in data['images']:
         try:

@@ -17,7 +17,7 @@ from .io import atomic_open, load_coco_instances, read_image
 
 KINDS = ('sco', 'mco')
 BANK_FILE = 'object_bank.npz'
-BANK_FORMAT = 1
+BANK_FORMAT = 2  # 2: objects keep their cells' category ids
 
 
 @dataclass
@@ -31,6 +31,8 @@ class CellObject:
         source: file name of the source image.
         bbox_xyxy: ``(4,)`` int64 crop box in the source image (``x2``/``y2`` exclusive).
         ann_ids: annotation ids of the cells (provenance).
+        category_ids: COCO category id of each cell (default: 1 for every cell, as
+            ``ImageRecord``).
     """
 
     image: np.ndarray
@@ -39,11 +41,17 @@ class CellObject:
     source: str
     bbox_xyxy: np.ndarray
     ann_ids: tuple = field(default=())
+    category_ids: tuple = None
 
     def __post_init__(self):
         self.masks = np.asarray(self.masks, dtype=bool)
         self.bbox_xyxy = np.asarray(self.bbox_xyxy, dtype=np.int64).reshape(4)
         self.ann_ids = tuple(int(a) for a in self.ann_ids)
+        self.category_ids = tuple(int(c) for c in (
+            (1, ) * len(self.masks) if self.category_ids is None else self.category_ids))
+        if len(self.category_ids) != len(self.masks):
+            raise ValueError(f'{self.source}: {len(self.category_ids)} category ids for '
+                             f'{len(self.masks)} cells')
         if self.kind not in KINDS:
             raise ValueError(f'{self.source}: kind must be one of {KINDS}, got {self.kind!r}')
         if self.masks.ndim != 3 or self.masks.shape[1:] != self.image.shape[:2]:
@@ -149,8 +157,14 @@ def extract_objects(record, image, border_margin=1):
             kind='sco' if len(members) == 1 else 'mco',
             source=record.file_name,
             bbox_xyxy=np.array([x1, y1, x2, y2]),
-            ann_ids=tuple(record.ann_ids[members])))
+            ann_ids=tuple(record.ann_ids[members]),
+            category_ids=tuple(record.category_ids[members])))
     return objects
+
+
+def _layout(image):
+    """``'<dtype> grey'`` or ``'<dtype> <C>-channel'`` of an image."""
+    return f'{image.dtype} {"grey" if image.ndim == 2 else f"{image.shape[2]}-channel"}'
 
 
 class ObjectBank:
@@ -167,9 +181,13 @@ class ObjectBank:
             bad = [o.source for o in objs if o.kind != kind]
             if bad:
                 raise ValueError(f'ObjectBank.{kind}s holds objects of another kind from {bad[:3]}')
-        layouts = {(o.image.dtype.str, o.image.shape[2:]) for o in self.scos + self.mcos}
-        if len(layouts) > 1:
-            raise ValueError(f'ObjectBank objects mix image dtypes/channel layouts: {layouts}')
+        first_of = {}  # layout -> source image of its first object
+        for obj in self.scos + self.mcos:
+            first_of.setdefault(_layout(obj.image), obj.source)
+        if len(first_of) > 1:
+            kinds = ', '.join(f'{layout} (e.g. {source})' for layout, source in first_of.items())
+            raise ValueError(f'ObjectBank objects mix image dtypes/channel layouts: {kinds}; '
+                             'the source images must share one')
 
     def __len__(self):
         return len(self.scos) + len(self.mcos)
@@ -210,7 +228,8 @@ class ObjectBank:
         """Write the bank to ``directory/object_bank.npz`` atomically; returns the path."""
         objs = self.objects
         path = Path(directory) / BANK_FILE
-        meta = [dict(kind=o.kind, source=o.source, ann_ids=list(o.ann_ids)) for o in objs]
+        meta = [dict(kind=o.kind, source=o.source, ann_ids=list(o.ann_ids),
+                     category_ids=list(o.category_ids)) for o in objs]
         mask_bits = [o.masks.ravel() for o in objs]
         arrays = dict(
             format=np.array(BANK_FORMAT),
@@ -237,7 +256,8 @@ class ObjectBank:
             raise FileNotFoundError(f'no object bank at {path}')
         with np.load(path) as data:
             if int(data['format']) != BANK_FORMAT:
-                raise ValueError(f'{path}: unsupported bank format {int(data["format"])}')
+                raise ValueError(f'{path}: unsupported bank format {int(data["format"])} '
+                                 f'(this version reads {BANK_FORMAT}); rebuild the bank')
             meta = json.loads(str(data['meta']))
             shapes, n_cells = data['image_shapes'], data['n_cells']
             bboxes, pixels = data['bboxes'], data['pixels']
@@ -253,7 +273,7 @@ class ObjectBank:
             pix_at += size * n_channels
             bit_at += n * size
             obj = CellObject(image.copy(), masks.copy(), info['kind'], info['source'], bbox,
-                             tuple(info['ann_ids']))
+                             tuple(info['ann_ids']), tuple(info['category_ids']))
             (scos if obj.kind == 'sco' else mcos).append(obj)
         if pix_at != len(pixels) or bit_at != len(bits):
             raise ValueError(f'{path}: corrupt bank (sizes do not add up)')

@@ -1,8 +1,7 @@
 """``CopyPasteDataset``: the hard copy-paste baseline (mmdet ``CopyPaste``) as a dataset."""
-from pathlib import Path
-
 from mmdet.registry import DATASETS
 
+from ..synth import source_digest
 from ..synth.copy_paste import CopyPasteGenerator
 from .synthetic_coco import SyntheticCocoDataset, real_source
 
@@ -12,6 +11,7 @@ class CopyPasteDataset(SyntheticCocoDataset):
     """Real images with instances of another real image pasted in, without blending.
 
     The baseline the paper's methods are compared with (FID/KID, detector training).
+    Every instance keeps the category of its real annotation.
 
     Args:
         source: ``dict(ann_file=..., img_dir=...)`` of the REAL training set.
@@ -28,9 +28,7 @@ class CopyPasteDataset(SyntheticCocoDataset):
         self.copy_paste = dict(copy_paste or {})
 
     def cache_inputs(self):
-        return dict(source_ann=Path(self.source['ann_file']),
-                    img_dir=str(Path(self.source['img_dir']).resolve()),
-                    copy_paste=self.copy_paste)
+        return dict(source=source_digest(**self.source), copy_paste=self.copy_paste)
 
     def build_generator(self):
         return CopyPasteGenerator(self.source['ann_file'], self.source['img_dir'],

@@ -1,16 +1,16 @@
 """``IAAADataset``: IAAA synthetic images (paper 2.4) as an mmdet dataset."""
-from pathlib import Path
-
 from mmdet.registry import DATASETS
 
 from ..iaaa.generator import IAAAGenerator, IAAASettings, as_policies
-from ..synth import RealAssets
+from ..synth import RealAssets, source_digest
 from .synthetic_coco import SyntheticCocoDataset, real_source
 
 
 @DATASETS.register_module()
 class IAAADataset(SyntheticCocoDataset):
     """Real cells, augmented by searched policies, on empty real backgrounds.
+
+    Every cell keeps the category of its real annotation (the real class mix).
 
     Args:
         source: ``dict(ann_file=..., img_dir=...)`` of the REAL training set (COCO).
@@ -33,10 +33,8 @@ class IAAADataset(SyntheticCocoDataset):
         self.asset_options = dict(assets or {})
 
     def cache_inputs(self):
-        return dict(source_ann=Path(self.source['ann_file']),
-                    img_dir=str(Path(self.source['img_dir']).resolve()),
-                    policies=self.policy_dicts, generator=self.settings.to_dict(),
-                    assets=self.asset_options)
+        return dict(source=source_digest(**self.source), policies=self.policy_dicts,
+                    generator=self.settings.to_dict(), assets=self.asset_options)
 
     def build_generator(self):
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],

@@ -3,7 +3,8 @@ from pathlib import Path
 
 from mmdet.registry import DATASETS
 
-from ..synth import RealAssets
+from ..core.categories import pick_category, read_categories
+from ..synth import RealAssets, source_digest
 from .synthetic_coco import SyntheticCocoDataset, real_source
 
 TRAIN_HINT = ('train the SAAA models first: python tools/saaa_train_masks.py ... and '
@@ -23,13 +24,17 @@ class SAAADataset(SyntheticCocoDataset):
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
             max_cells, spacing, sigma, n_candidates, ...).
         assets: ``RealAssets.build`` options (background method etc.).
+        category: name of the source category every generated cell gets; ``None``: the
+            source must declare exactly one. SAAA makes cells of one class (the mask
+            DDPM and Pix2Pix learn from every cell of the source whatever its class), so
+            a multi-class source needs this choice (e.g. for models trained on one class).
     The cache key includes the checkpoints' content, so retrained models make a new cache.
     """
 
     NAME = 'saaa'
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, num_samples,
-                 generator=None, assets=None, **kwargs):
+                 generator=None, assets=None, category=None, **kwargs):
         super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'SAAADataset')
         self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
@@ -39,12 +44,21 @@ class SAAADataset(SyntheticCocoDataset):
                                         f'{path.resolve()}; {TRAIN_HINT}')
         self.generator_options = dict(generator or {})
         self.asset_options = dict(assets or {})
+        self.category = pick_category(read_categories(self.source['ann_file']), category,
+                                      'SAAADataset')
+
+    def _load_categories(self):
+        """As the base class; the generated cells' category must be one of the classes."""
+        super()._load_categories()
+        if self.category['id'] not in self.cat2label:
+            raise ValueError(f'SAAADataset: the generated cells\' category '
+                             f'{self.category["name"]!r} is not among the metainfo classes '
+                             f'{tuple(self.metainfo["classes"])}, so none would be annotated')
 
     def cache_inputs(self):
-        return dict(source_ann=Path(self.source['ann_file']),
-                    img_dir=str(Path(self.source['img_dir']).resolve()),
-                    checkpoints=self.checkpoints, generator=self.generator_options,
-                    assets=self.asset_options)
+        return dict(source=source_digest(**self.source), checkpoints=self.checkpoints,
+                    generator=self.generator_options, assets=self.asset_options,
+                    category=self.category['id'])
 
     def build_generator(self):
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
@@ -53,4 +67,4 @@ class SAAADataset(SyntheticCocoDataset):
                                       self.cache_root, **self.asset_options)
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
-            assets.backgrounds, **self.generator_options)
+            assets.backgrounds, category_id=self.category['id'], **self.generator_options)

@@ -2,8 +2,10 @@
 
 A subclass supplies the inputs that define its samples (``cache_inputs``) and a
 generator with ``generate(seed, index) -> SyntheticSample``. Samples have exactly the
-format of mmdet's ``CocoDataset`` (``instances`` with xyxy boxes, label 0 and RLE
-masks), so the real training pipeline applies unchanged.
+format of mmdet's ``CocoDataset`` (``instances`` with xyxy boxes, labels and RLE masks),
+so the real training pipeline applies unchanged. Each cell keeps the category of the real
+cell it comes from; ``metainfo`` defaults to the source's categories, and labels follow
+mmdet's rule (``core.categories``), so the real and the synthetic sets agree.
 
 - ``mode='cache'``: the samples are written once as a COCO dataset under
   ``cache_root/<name>-<key>/`` (key = hash of every input), atomically and resumably
@@ -16,25 +18,40 @@ Either way sample ``i`` is a deterministic function of ``seed`` and ``i``; onlin
 ``(seed, e, i)``: fresh cells every epoch, replayable byte for byte.
 """
 import copy
+import numbers
+from collections.abc import Mapping
 from pathlib import Path
 
 from mmdet.datasets import CocoDataset
 
+from ..core.categories import category_labels, read_categories
 from ..synth import as_loaded_image, ensure_coco_cache, sample_to_instances, stable_hash
 from .fresh_samplers import split_epoch
 
 MODES = ('cache', 'online')
-NUCLEI_METAINFO = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
+SOURCE_KEYS = ('ann_file', 'img_dir')
 
 
 def real_source(source, owner):
-    """``dict(ann_file=str, img_dir=str)`` of a real COCO set; raises ``FileNotFoundError``
-    naming ``owner`` and the missing path."""
-    checked = dict(ann_file=str(source['ann_file']), img_dir=str(source['img_dir']))
+    """``dict(ann_file=str, img_dir=str)`` of a real COCO set. Raises ``ValueError`` naming
+    ``owner`` for a missing key, ``FileNotFoundError`` naming it and a missing path."""
+    missing = ([key for key in SOURCE_KEYS if key not in source]
+               if isinstance(source, Mapping) else list(SOURCE_KEYS))
+    if missing:
+        raise ValueError(f'{owner} source lacks {", ".join(missing)}: expected '
+                         f'dict({", ".join(f"{k}=..." for k in SOURCE_KEYS)}), got {source!r}')
+    checked = {key: str(source[key]) for key in SOURCE_KEYS}
     for what, path in checked.items():
         if not Path(path).exists():
             raise FileNotFoundError(f'{owner} source {what} not found: {Path(path).resolve()}')
     return checked
+
+
+def source_metainfo(categories):
+    """``metainfo`` of a dataset of ``categories`` (file order): their names as
+    ``classes``, and the first colours of ``CocoDataset``'s palette."""
+    return dict(classes=tuple(cat['name'] for cat in categories),
+                palette=CocoDataset.METAINFO['palette'][:len(categories)])
 
 
 def _in_memory_pipeline(pipeline):
@@ -53,11 +70,13 @@ def _in_memory_pipeline(pipeline):
 
 
 class _InitThenLoad(type):
-    """Metaclass: ``full_init`` runs after the whole ``__init__`` chain (unless
-    ``lazy_init``), so subclasses may set their attributes after ``super().__init__``."""
+    """Metaclass: the categories are read and ``full_init`` runs (unless ``lazy_init``)
+    after the whole ``__init__`` chain, so subclasses may set their attributes after
+    ``super().__init__``."""
 
     def __call__(cls, *args, **kwargs):
         dataset = super().__call__(*args, **kwargs)
+        dataset._load_categories()
         if not dataset.lazy_init:
             dataset.full_init()
         return dataset
@@ -73,7 +92,11 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         cache_root: folder of the COCO caches and the real-data assets.
         lazy_init: as ``BaseDataset``: ``True`` defers generation (or reading the cache)
             to ``full_init``, which runs on first use.
-        pipeline, metainfo, filter_cfg, test_mode, ...: as ``CocoDataset``.
+        metainfo: as ``CocoDataset``; ``None``: ``source_metainfo`` of the source's
+            categories. Its classes must name the source's categories first, in file
+            order (``core.categories.category_labels``).
+        pipeline, filter_cfg, test_mode, ...: as ``CocoDataset``.
+    Subclasses set ``self.source = dict(ann_file=..., img_dir=...)``, the real set.
     """
 
     NAME = 'synthetic'
@@ -83,8 +106,10 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
                  pipeline=(), metainfo=None, lazy_init=False, **kwargs):
         if mode not in MODES:
             raise ValueError(f'{type(self).__name__}: mode must be one of {MODES}, got {mode!r}')
-        if int(num_samples) < 1:
-            raise ValueError(f'{type(self).__name__}: num_samples must be >= 1')
+        for name, value, low in (('num_samples', num_samples, 1), ('seed', seed, 0)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f'{type(self).__name__}: {name} must be an integer >= {low}, '
+                                 f'got {value!r}')
         self.num_samples, self.seed, self.mode = int(num_samples), int(seed), mode
         self.cache_root = Path(cache_root)
         self.lazy_init = bool(lazy_init)
@@ -95,9 +120,9 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         if mode == 'online':
             pipeline, self.color_type = _in_memory_pipeline(pipeline)
             kwargs.setdefault('filter_cfg', None)
+        self._metainfo_given = bool(metainfo)
         super().__init__(ann_file='', data_root='', data_prefix=dict(img=''),
-                         pipeline=list(pipeline), metainfo=metainfo or NUCLEI_METAINFO,
-                         lazy_init=True, **kwargs)
+                         pipeline=list(pipeline), metainfo=metainfo, lazy_init=True, **kwargs)
 
     # --- what subclasses provide -------------------------------------------------------
     def cache_inputs(self):
@@ -110,6 +135,17 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         raise NotImplementedError
 
     # --- shared machinery --------------------------------------------------------------
+    def _load_categories(self):
+        """Set ``categories`` (the source's, in file order; the samples' category ids refer
+        to them and the cache declares them), ``metainfo`` when not given, and
+        ``cat2label`` (mmdet's labels of the categories; ``CocoDataset`` reading the cache
+        gets the same)."""
+        self.categories = read_categories(self.source['ann_file'])
+        if not self._metainfo_given:
+            self._metainfo = source_metainfo(self.categories)
+        self.cat2label = category_labels(self.categories, self._metainfo['classes'],
+                                         type(self).__name__)
+
     def cache_key(self):
         """Hash of the generator name, its inputs, the seed and the number of samples."""
         return stable_hash(dict(name=self.NAME, inputs=self.cache_inputs(), seed=self.seed,
@@ -136,7 +172,7 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         if self.mode == 'cache':
             folder = self.cache_root / f'{self.NAME}-{self.cache_key()}'
             self.ann_file = str(ensure_coco_cache(
-                folder, self.num_samples, self._make_sample,
+                folder, self.num_samples, self._make_sample, self.categories,
                 meta=dict(generator=self.NAME, key=folder.name, seed=self.seed)))
             self.data_prefix = dict(img=str(folder / 'images') + '/')
             return super().load_data_list()
@@ -157,5 +193,5 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         info = self.get_data_info(idx)
         sample = self._make_sample(info['img_id'], epoch)
         info['img'] = as_loaded_image(sample.image, self.color_type)
-        info['instances'] = sample_to_instances(sample.masks)
+        info['instances'] = sample_to_instances(sample, self.cat2label)
         return self.pipeline(info)

@@ -4,7 +4,8 @@ For synthetic image ``index`` under ``seed`` (rng = ``synth.sample_rng(seed, ind
 draw a background; draw the cell count (the real per-image distribution, or its mode as
 in the paper); choose SCOs/MCOs with the real SCO/MCO ratio; augment each object with one
 of the top-b policies; place it corner-matched and feathered, without overlaps. The
-ground truth is the unfiltered augmented masks, one instance per cell.
+ground truth is the unfiltered augmented masks, one instance per cell, each with the
+category of the real cell it shows (the real class mix is kept; no class balancing).
 
 With ``style_neighbours = k > 0`` (not in the paper) the objects of a sample come only
 from the ``k`` real images whose backgrounds look most like the drawn one
@@ -13,6 +14,8 @@ from the ``k`` real images whose backgrounds look most like the drawn one
 ``paste_cells`` (object choice, policy augmentation, paste) is shared with the in-pipeline
 transform ``IAAAPaste``.
 """
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -27,7 +30,29 @@ COUNT_MODES = ('distribution', 'mode', 'background')
 # settings beyond the paper: in the cache key only when they differ from their default, so
 # the keys of caches made before they existed stay valid
 _BEYOND_PAPER = ('style_neighbours', 'count_scale', 'edge', 'geometry', 'border_margin',
-                 'scale_jitter')
+                 'scale_jitter', 'occlusion')
+
+
+# numeric settings: (type, lowest value, whether the lowest value itself is excluded)
+_NUMERIC_FIELDS = dict(n_candidates=(int, 1, False), sigma=(float, 0, False),
+                       spacing=(int, 0, False), style_neighbours=(int, 0, False),
+                       count_scale=(float, 0, True), border_margin=(int, 0, False))
+
+
+def _check_number(name, value, kind, low, strict):
+    """Raise ``ValueError`` naming ``name`` and ``value`` unless ``value`` is a finite
+    ``kind`` (int: an integer; float: any real number) ``>= low`` (``> low`` if
+    ``strict``)."""
+    if kind is int:
+        valid = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    else:
+        valid = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                 and math.isfinite(value))
+    valid = valid and (value > low if strict else value >= low)
+    if not valid:
+        what = 'an integer' if kind is int else 'a number'
+        raise ValueError(f'IAAASettings: {name} must be {">" if strict else ">="} {low} '
+                         f'({what}), got {value!r}')
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,10 @@ class IAAASettings:
             pixels dropped).
         scale_jitter: ``(low, high)``: each object is resized by a factor drawn uniformly
             from it after its policy; ``(1, 1)`` (default) keeps real sizes.
+        occlusion: ``0`` (the paper: cells never touch) or ``f`` in ``(0, 1)``: cells may
+            touch and overlap, a later cell on top, the earlier masks losing what it covers
+            (at most ``f`` of a cell's area, and at most ``f`` of the later cell over
+            others; ``spacing`` then applies to real cells only).
     """
 
     count_mode: str = 'distribution'
@@ -71,26 +100,30 @@ class IAAASettings:
     geometry: str = 'legacy'
     border_margin: int = 0
     scale_jitter: tuple = (1.0, 1.0)
+    occlusion: float = 0.0
 
     def __post_init__(self):
         if self.count_mode not in COUNT_MODES:
             raise ValueError(f'count_mode must be one of {COUNT_MODES}, got {self.count_mode!r}')
-        if self.style_neighbours < 0:
-            raise ValueError(f'style_neighbours must be >= 0, got {self.style_neighbours}')
-        if not self.count_scale > 0:
-            raise ValueError(f'count_scale must be > 0, got {self.count_scale}')
+        for name, (kind, low, strict) in _NUMERIC_FIELDS.items():
+            _check_number(name, getattr(self, name), kind, low, strict)
         if self.edge not in EDGES:
             raise ValueError(f'edge must be one of {EDGES}, got {self.edge!r}')
         if self.geometry not in GEOMETRY_MODES:
             raise ValueError(f'geometry must be one of {GEOMETRY_MODES}, got '
                              f'{self.geometry!r}')
-        if self.border_margin < 0:
-            raise ValueError(f'border_margin must be >= 0 pixels, got {self.border_margin}')
-        jitter = tuple(float(v) for v in self.scale_jitter)
-        if len(jitter) != 2 or not 0 < jitter[0] <= jitter[1]:
+        try:
+            jitter = tuple(float(v) for v in self.scale_jitter)
+        except (TypeError, ValueError):
+            jitter = ()
+        if len(jitter) != 2 or not 0 < jitter[0] <= jitter[1] < math.inf:
             raise ValueError(f'scale_jitter must be (low, high) with 0 < low <= high, got '
                              f'{self.scale_jitter!r}')
         object.__setattr__(self, 'scale_jitter', jitter)
+        if not (isinstance(self.occlusion, numbers.Real) and not isinstance(self.occlusion, bool)
+                and 0 <= self.occlusion < 1):
+            raise ValueError(f'IAAASettings: occlusion must be in [0, 1), got '
+                             f'{self.occlusion!r}')
 
     @property
     def jitters_scale(self):
@@ -125,9 +158,9 @@ def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, oc
             dtype and channels. n_cells: cells to place (MCOs count all their cells).
         sco_fraction: probability that a draw is an SCO. policies: list of ``Policy``
             (``[]``: cells as they are). settings: ``IAAASettings`` (n_candidates, sigma,
-            spacing, edge, geometry, border_margin, scale_jitter). rng:
+            spacing, edge, geometry, border_margin, scale_jitter, occlusion). rng:
             ``np.random.Generator``. occupied: ``(H, W)`` bool or None.
-    Returns the ``core.ComposedImage``.
+    Returns the ``core.ComposedImage`` (``category_ids``: each cell's real category).
     """
     def augment(image, masks, object_rng):
         if policies:
@@ -143,7 +176,8 @@ def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, oc
     return compose_image(canvas, objects, rng, transform=transform,
                          n_candidates=settings.n_candidates, sigma=settings.sigma,
                          spacing=settings.spacing, occupied=occupied, edge=settings.edge,
-                         border_margin=settings.border_margin)
+                         border_margin=settings.border_margin,
+                         occlusion=settings.occlusion)
 
 
 class IAAAGenerator(SampleGenerator):
@@ -207,4 +241,4 @@ class IAAAGenerator(SampleGenerator):
                                self.bank_for(background_index), n_cells,
                                self.assets.stats.sco_fraction, self.policies, self.settings,
                                rng)
-        return SyntheticSample(composed.image, composed.masks)
+        return SyntheticSample(composed.image, composed.masks, composed.category_ids)

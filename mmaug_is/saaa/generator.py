@@ -5,6 +5,7 @@
 ``SAAAGenerator`` restores each cell to a real size drawn from the training SCOs and
 composes a synthetic image with ``mmaug_is.core.composer.compose_image`` (corner-matched
 placement, spacing, Gaussian-feathered paste; ground truth = the unfiltered masks).
+The mask DDPM makes cells of one class: every generated cell gets ``category_id``.
 
 ``SAAAGenerator`` follows the generators' protocol (``synth.SampleGenerator``): sample
 ``index`` of stream ``seed`` is driven by ``sample_rng(seed, index)`` alone, torch noise is
@@ -151,10 +152,11 @@ class SAAAGenerator(SampleGenerator):
         count_mode: ``'distribution'`` or ``'mode'`` (``DatasetStats.sample_cell_count``).
         max_cells: optional cap on cells per image. spacing: free px kept between cells.
         sigma: paste feather (px). n_candidates: positions tried per cell.
+        category_id: COCO category id of every generated cell.
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
-                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50):
+                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50, category_id=1):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -166,6 +168,7 @@ class SAAAGenerator(SampleGenerator):
                                  f'{cells.fmt}')
         self.count_mode, self.max_cells = count_mode, max_cells
         self.spacing, self.sigma, self.n_candidates = spacing, sigma, n_candidates
+        self.category_id = int(category_id)
 
     @classmethod
     def from_checkpoints(cls, mask_ckpt, pix2pix_ckpt, bank_or_stats, backgrounds,
@@ -189,7 +192,7 @@ class SAAAGenerator(SampleGenerator):
                     smooth_sigma=self.masks.mask_filter.smooth_sigma,
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
-                    n_backgrounds=len(self.backgrounds))
+                    n_backgrounds=len(self.backgrounds), category_id=self.category_id)
 
     def sample_cells(self, n, rng, max_side=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops)."""
@@ -202,7 +205,8 @@ class SAAAGenerator(SampleGenerator):
         for i in range(n):
             mask, image = restore_scale(masks[i], int(long_sides[i]), images[i])
             objects.append(CellObject(image, mask[None], 'sco', SOURCE,
-                                      np.array([0, 0, mask.shape[1], mask.shape[0]])))
+                                      np.array([0, 0, mask.shape[1], mask.shape[0]]),
+                                      category_ids=(self.category_id, )))
         return objects
 
     def draw_frame(self, rng):
@@ -227,7 +231,7 @@ class SAAAGenerator(SampleGenerator):
     def compose(self, background_index, rng):
         """``SyntheticSample``: image in the data's dtype/channels, ``(N, H, W)`` bool masks."""
         composed = self.compose_cells(background_index, rng)
-        return SyntheticSample(composed.image, composed.masks)
+        return SyntheticSample(composed.image, composed.masks, composed.category_ids)
 
     def __repr__(self):
         return f'SAAAGenerator({json.dumps(self.settings())})'

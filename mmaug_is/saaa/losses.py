@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmaug_is.utils.checkpoint_io import read_torch_file
+
 LOGGER = logging.getLogger(__name__)
 
 # torchvision's VGG16 configuration 'D': conv widths, 'M' = 2x2 max-pool.
@@ -71,12 +73,10 @@ def load_vgg16_state_dict(path):
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file holds no VGG16 ``features`` weights.
+        ValueError (naming the file): not a torch file, or no VGG16 ``features`` weights.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'VGG16 weights file not found: {path}')
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = read_torch_file(path, 'VGG16 weights file')
     if isinstance(state, dict) and 'state_dict' in state:
         state = state['state_dict']
     if not isinstance(state, dict):

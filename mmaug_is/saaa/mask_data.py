@@ -46,6 +46,10 @@ class ImageFormat:
     def max_value(self):
         return float(np.iinfo(np.dtype(self.dtype)).max)
 
+    def describe(self):
+        """E.g. ``'uint8 grey'`` or ``'uint16 RGB'``."""
+        return f'{self.dtype} {"grey" if self.channels == 1 else "RGB"}'
+
 
 def images_to_tensor(images, fmt: ImageFormat):
     """``(N, S, S[, C])`` uint8/uint16 -> float32 tensor ``(N, C, S, S)`` in [-1, 1]."""
@@ -231,7 +235,8 @@ def _context_image(image, masks, own, context, seed, clean_cache):
 def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_area=12,
                       min_component=0.9, with_images=True, context='clean', seed=0,
                       progress=True):
-    """Extract every SCO of a COCO dataset into a canonical ``SCODataset``.
+    """Extract every SCO (single-cell object; MCOs are left out) of a COCO dataset into a
+    canonical ``SCODataset``.
 
     Args:
         ann_file, img_dir: COCO instance file and image folder.
@@ -244,25 +249,30 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         context: ``'clean'`` (neighbours removed) or ``'raw'`` (image as is).
         seed: seed of the cell-removal randomness (``context='clean'``).
     Raises:
-        ValueError: no usable SCO, mixed image formats (naming the file), bad arguments.
+        ValueError: no SCO, no usable SCO, mixed image formats (naming the first image
+            of each format), bad arguments.
     """
     if context not in CONTEXTS:
         raise ValueError(f'context must be one of {CONTEXTS}, got {context!r}')
     if not 0.2 <= fill <= 0.95:
         raise ValueError(f'fill must be in [0.2, 0.95], got {fill}')
     records = load_coco_instances(ann_file, img_dir)
-    masks, images, sizes, sources, fmt = [], [], [], [], None
-    n_fragmented = 0
+    masks, images, sizes, sources, fmt, first_path = [], [], [], [], None, None
+    n_fragmented = n_scos = 0
     for index, record in enumerate(tqdm(records, desc='canonical SCOs', disable=not progress)):
         image = read_image(record.path)
         this_fmt = ImageFormat.of(image)
         if fmt is None:
-            fmt = this_fmt
+            fmt, first_path = this_fmt, record.path
         elif this_fmt != fmt:
-            raise ValueError(f'{record.path}: image format {this_fmt} differs from the first '
-                             f'image\'s {fmt}; SAAA needs one dtype/channel layout')
+            raise ValueError(f'{ann_file}: image {record.path} is {this_fmt.describe()} but '
+                             f'the first image {first_path} is {fmt.describe()}; SAAA needs '
+                             'one dtype/channel layout')
         all_masks, clean_cache = None, {}
         for obj in extract_objects(record, image):
+            if obj.kind != 'sco':
+                continue
+            n_scos += 1
             mask, offset = _single_shape(obj.masks[0], min_component)
             if mask is None:
                 n_fragmented += 1
@@ -290,6 +300,10 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
     if n_fragmented:
         LOGGER.info('%s: skipped %d SCOs whose mask is split into several parts',
                     ann_file, n_fragmented)
+    if not n_scos:
+        raise ValueError(f'{ann_file}: the source has no single-cell objects (SCOs: cells '
+                         'clear of the image border that touch no other cell); SAAA learns '
+                         'cell shapes from them')
     if not masks:
         raise ValueError(f'{ann_file}: no single-cell object with longer side >= {min_side} px '
                          f'and area >= {min_area} px')

@@ -3,7 +3,8 @@
 ``RealAssets`` holds the SCO/MCO ``ObjectBank``, one empty background per real image
 (cells removed) and the ``DatasetStats`` (cells per image, SCO/MCO ratio). Building them
 reads every image once; ``RealAssets.cached`` keeps them in a folder keyed by the
-annotation file's content and the settings, written atomically and reused later.
+content of the real set (annotation file and images, ``hashing.source_digest``) and the
+settings, written atomically and reused later. Objects keep their cells' categories.
 """
 import json
 from dataclasses import dataclass, field
@@ -12,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..core import (DatasetStats, ObjectBank, extract_objects, load_coco_instances, read_image,
-                    remove_cells)
+from ..core import DatasetStats, ObjectBank, extract_objects, read_image, remove_cells
+from ..core.categories import load_categorised
 from ..core.io import atomic_open
-from .hashing import stable_hash
+from .hashing import source_digest, stable_hash
 
-ASSETS_VERSION = 1
+ASSETS_VERSION = 2  # 2: objects keep their cells' category ids
 BACKGROUNDS_FILE = 'backgrounds.npz'
 STATS_FILE = 'stats.json'
 SETTINGS_FILE = 'settings.json'
@@ -32,7 +33,8 @@ class RealAssets:
         backgrounds: list of ``(H, W[, C])`` images with every annotated cell removed.
         background_sources: file name of the real image each background came from.
         stats: ``DatasetStats`` of the real images.
-        settings: how the assets were built (JSON-able; part of the cache key).
+        settings: how the assets were built (JSON-able; its build options are part of the
+            cache key, its paths are not: they record where the first build read from).
     """
 
     bank: ObjectBank
@@ -56,7 +58,7 @@ class RealAssets:
                         background_method=background_method,
                         background_candidates=int(background_candidates),
                         background_sigma=float(background_sigma))
-        records = load_coco_instances(ann_file, img_dir)
+        records = load_categorised(ann_file, img_dir)
         scos, mcos, backgrounds = [], [], []
         for i, record in enumerate(tqdm(records, desc='objects + backgrounds',
                                         disable=not progress)):
@@ -75,16 +77,22 @@ class RealAssets:
         stats = DatasetStats.from_records(records, bank)
         return cls(bank, backgrounds, [r.file_name for r in records], stats, settings)
 
+    @staticmethod
+    def folder_for(ann_file, img_dir, cache_root, **build_kwargs):
+        """``cache_root/assets-<key>``: the key hashes the real set's content
+        (``source_digest``: the annotation file and every image it lists; not their paths
+        or mtimes) and every build setting."""
+        key_settings = dict(build_kwargs, version=ASSETS_VERSION,
+                            source=source_digest(ann_file, img_dir))
+        return Path(cache_root) / f'assets-{stable_hash(key_settings)}'
+
     @classmethod
     def cached(cls, ann_file, img_dir, cache_root, progress=True, **build_kwargs):
-        """Load the assets from ``cache_root/<key>/`` or build and save them there.
+        """Load the assets from ``folder_for(...)`` or build and save them there.
 
-        The key hashes the annotation file's content and every build setting.
         Returns ``(assets, folder)``.
         """
-        key_settings = dict(build_kwargs, version=ASSETS_VERSION,
-                            ann_file=Path(ann_file), img_dir=str(Path(img_dir).resolve()))
-        folder = Path(cache_root) / f'assets-{stable_hash(key_settings)}'
+        folder = cls.folder_for(ann_file, img_dir, cache_root, **build_kwargs)
         if (folder / SETTINGS_FILE).is_file():
             return cls.load(folder), folder
         assets = cls.build(ann_file, img_dir, progress=progress, **build_kwargs)

@@ -11,25 +11,29 @@ Sample ``index`` of stream ``seed`` (rng = ``sample_rng(seed, index)``):
    them and drops destination instances that are occluded by its thresholds.
 
 The result keeps mmdet's semantics exactly, including its one inexactness: a dropped,
-mostly occluded destination instance keeps its few visible pixels unannotated.
+mostly occluded destination instance keeps its few visible pixels unannotated. Every
+instance keeps the category of its real annotation.
 """
 import numpy as np
 from mmdet.datasets.transforms import CopyPaste
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
-from ..core import load_coco_instances, read_image
+from ..core import read_image
+from ..core.categories import load_categorised
 from ..core.objects import masks_to_boxes
 from .coco_cache import SyntheticSample
 from .protocol import SampleGenerator
 
 
-def _mmdet_results(image, masks):
-    """mmdet results dict of an ``(H, W, C)`` image and ``(N, H, W)`` bool masks."""
+def _mmdet_results(image, masks, category_ids):
+    """mmdet results dict of an ``(H, W, C)`` image, ``(N, H, W)`` bool masks and their
+    ``(N,)`` category ids (carried as ``gt_bboxes_labels``)."""
     n = len(masks)
     boxes = masks_to_boxes(masks).astype(np.float32).reshape(n, 4)
     return dict(img=image, gt_bboxes=HorizontalBoxes(boxes),
-                gt_bboxes_labels=np.zeros(n, np.int64), gt_ignore_flags=np.zeros(n, bool),
+                gt_bboxes_labels=np.asarray(category_ids, np.int64).reshape(n),
+                gt_ignore_flags=np.zeros(n, bool),
                 gt_masks=BitmapMasks(masks.astype(np.uint8), *image.shape[:2]))
 
 
@@ -44,7 +48,7 @@ class CopyPasteGenerator(SampleGenerator):
 
     def __init__(self, ann_file, img_dir, max_num_pasted=100, bbox_occluded_thr=10,
                  mask_occluded_thr=300):
-        self.records = [r for r in load_coco_instances(ann_file, img_dir) if len(r)]
+        self.records = [r for r in load_categorised(ann_file, img_dir) if len(r)]
         self.images = [read_image(r.path) for r in self.records]
         self.transform = CopyPaste(max_num_pasted=max_num_pasted,
                                    bbox_occluded_thr=bbox_occluded_thr,
@@ -79,10 +83,12 @@ class CopyPasteGenerator(SampleGenerator):
         dst_image = self.images[dst]
         grey = dst_image.ndim == 2
         as_hwc = (lambda a: a[..., None]) if grey else (lambda a: a)
-        results = _mmdet_results(as_hwc(dst_image), self.records[dst].masks)
+        dst_record, src_record = self.records[dst], self.records[src]
+        results = _mmdet_results(as_hwc(dst_image), dst_record.masks, dst_record.category_ids)
         results['mix_results'] = [_mmdet_results(as_hwc(self.images[src]),
-                                                 self.records[src].masks[chosen])]
+                                                 src_record.masks[chosen],
+                                                 src_record.category_ids[chosen])]
         out = self.transform.transform(results)
         image = out['img'].astype(dst_image.dtype)
         return SyntheticSample(image[..., 0] if grey else image,
-                               out['gt_masks'].masks.astype(bool))
+                               out['gt_masks'].masks.astype(bool), out['gt_bboxes_labels'])

@@ -1,7 +1,8 @@
 """SHA-256 content keys, the one hash of the package: same inputs, same key on every machine.
 
 ``file_digest`` (a file's bytes), ``bytes_digest`` (byte strings / contiguous arrays, fed
-in order) and ``stable_hash`` (a JSON-able value; the key of every synthetic-data cache).
+in order), ``source_digest`` (a COCO set's content: annotation file and the images it
+lists) and ``stable_hash`` (a JSON-able value; the key of every synthetic-data cache).
 """
 import hashlib
 import json
@@ -27,6 +28,36 @@ def bytes_digest(*chunks):
     for chunk in chunks:
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def _listed_images(ann_bytes, ann_file):
+    """File names of the images a COCO file lists, in file order, each once."""
+    try:
+        names = [info['file_name'] for info in json.loads(ann_bytes)['images']]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f'{ann_file}: cannot list the images of this COCO file '
+                         f'({err!r})') from None
+    return list(dict.fromkeys(names))
+
+
+def source_digest(ann_file, img_dir):
+    """SHA-256 hex digest of a real COCO set's content, the key of what is made from it.
+
+    Args:
+        ann_file: COCO json. img_dir: folder of the images its ``file_name``s name.
+    Returns the digest of the annotation file's bytes followed by the digest of every
+    image it lists (file order, each once; other files in ``img_dir`` do not count).
+    Paths and mtimes are not part of it: the same content anywhere gives the same digest,
+    and a changed image gives another. Raises ``FileNotFoundError`` naming a missing image.
+    """
+    ann_bytes = Path(ann_file).read_bytes()
+    digests = [bytes_digest(ann_bytes)]
+    for name in _listed_images(ann_bytes, ann_file):
+        path = Path(img_dir) / name
+        if not path.is_file():
+            raise FileNotFoundError(f'{ann_file}: image {path} does not exist (check img_dir)')
+        digests.append(file_digest(path))
+    return bytes_digest(''.join(digests).encode())
 
 
 def stable_hash(value, length=16):

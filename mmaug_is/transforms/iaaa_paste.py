@@ -3,10 +3,14 @@
 Like mmdet's ``CopyPaste``, but the pasted objects are real SCOs/MCOs of the training
 set, augmented by searched policies, placed where their corner pixels match the image
 (paper 2.3), Gaussian-feathered, and never over an annotated cell. The new instances
-carry their exact (unfiltered) masks. With ``style_neighbours = k > 0`` the cells come only
-from the ``k`` source images whose backgrounds look most like the current image outside
-its cells (``core.style``).
+carry their exact (unfiltered) masks and the label of their real cell's category. With
+``style_neighbours = k > 0`` the cells come only from the ``k`` source images whose
+backgrounds look most like the current image outside its cells (``core.style``).
 """
+import dataclasses
+import numbers
+import warnings
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
@@ -14,8 +18,9 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
-from ..core import (CellObject, ObjectBank, masks_to_boxes, rank_by_style, style_bank,
-                    style_descriptor)
+from ..core import ObjectBank, masks_to_boxes, rank_by_style, style_bank, style_descriptor
+from ..core.categories import category_labels, read_categories
+from ..datasets.synthetic_coco import real_source
 from ..iaaa.generator import IAAASettings, as_policies, paste_cells
 from ..synth import RealAssets, as_loaded_image
 
@@ -23,8 +28,7 @@ from ..synth import RealAssets, as_loaded_image
 def _bank_as_loaded(bank, color_type):
     """The bank's objects with crops converted like ``LoadImageFromFile`` images."""
     def convert(obj):
-        return CellObject(as_loaded_image(obj.image, color_type), obj.masks, obj.kind,
-                          obj.source, obj.bbox_xyxy, obj.ann_ids)
+        return dataclasses.replace(obj, image=as_loaded_image(obj.image, color_type))
     return ObjectBank([convert(o) for o in bank.scos], [convert(o) for o in bank.mcos])
 
 
@@ -34,6 +38,20 @@ def _loaded_style(image, where=None):
     if image.ndim == 3 and image.shape[2] == 3:
         image = image[..., ::-1]
     return style_descriptor(image, where)
+
+
+def _check_legacy_label(label, cat2label):
+    """``label`` (deprecated) is accepted, with a ``FutureWarning``, only where it is the
+    label every pasted cell gets anyway; otherwise ``ValueError``."""
+    if label is None:
+        return
+    labels = sorted(set(cat2label.values()))
+    if labels != [label]:
+        raise ValueError(f'IAAAPaste: label={label} is no longer supported: pasted cells get '
+                         f'the label of their own category (here {labels}); remove label '
+                         '(choose the classes with classes=...)')
+    warnings.warn('IAAAPaste: label is deprecated and has no effect: pasted cells get the '
+                  'label of their own category; remove it', FutureWarning, stacklevel=3)
 
 
 def _existing_cells(results):
@@ -64,23 +82,33 @@ class IAAAPaste(BaseTransform):
         policies: ``policies.json`` path or list of policy dicts (``[]``: no augmentation).
         max_cells: cells pasted per image are drawn uniformly from ``[1, max_cells]``.
         prob: probability of pasting anything into an image.
-        label: class index of the pasted cells.
+        classes: ``metainfo['classes']`` of the dataset whose pipeline this is; ``None``:
+            every category of ``source`` in file order (the default ``metainfo`` of the
+            synthetic datasets). Each pasted cell gets its category's label under them
+            (mmdet's rule, ``core.categories.category_labels``); cells of categories not
+            named are not pasted.
+        label: deprecated (pasted cells get their own category's label): accepted with a
+            warning only where it equals that label for every cell.
         color_type: the ``LoadImageFromFile`` color_type of the pipeline.
         cache_root: where the real-data assets are cached.
         **paste: the ``iaaa.IAAASettings`` of the paste: ``n_candidates``, ``sigma``,
             ``spacing`` (placement tries, feather px, free margin px), ``style_neighbours``
             (``k > 0``: cells only from the ``k`` source images of most similar background
             style, for mixed stains), ``edge``, ``geometry``, ``border_margin``,
-            ``scale_jitter``. The cell-count settings do not apply (``max_cells`` does).
+            ``scale_jitter``, ``occlusion``. The cell-count settings do not apply (``max_cells``
+            does).
     """
 
-    def __init__(self, source, policies=(), max_cells=10, prob=0.5, label=0, color_type='color',
-                 cache_root='work_dirs/mmaug_cache', **paste):
-        self.source = dict(source)
+    def __init__(self, source, policies=(), max_cells=10, prob=0.5, classes=None, label=None,
+                 color_type='color', cache_root='work_dirs/mmaug_cache', **paste):
+        if not isinstance(max_cells, numbers.Integral) or isinstance(max_cells, bool) \
+                or max_cells < 1:
+            raise ValueError(f'IAAAPaste: max_cells must be >= 1 (an integer), got {max_cells!r}')
+        if not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:
+            raise ValueError(f'IAAAPaste: prob must be in [0, 1], got {prob!r}')
+        self.source = real_source(source, 'IAAAPaste')
         self.policies = as_policies(policies)
-        self.max_cells, self.prob, self.label = int(max_cells), float(prob), int(label)
-        if self.max_cells < 1:
-            raise ValueError(f'IAAAPaste: max_cells must be >= 1, got {max_cells}')
+        self.max_cells, self.prob = int(max_cells), float(prob)
         for name in ('count_mode', 'count_scale'):
             if name in paste:
                 raise ValueError(f'IAAAPaste: {name} does not apply to pasting into a real '
@@ -90,7 +118,13 @@ class IAAAPaste(BaseTransform):
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       cache_root, progress=False)
         self.sco_fraction = assets.stats.sco_fraction
-        self.bank = _bank_as_loaded(assets.bank, color_type)
+        categories = read_categories(self.source['ann_file'])
+        self.classes = tuple(cat['name'] for cat in categories) if classes is None \
+            else tuple(classes)
+        self.cat2label = category_labels(categories, self.classes, 'IAAAPaste')
+        _check_legacy_label(label, self.cat2label)
+        labelled = assets.bank.subset(lambda o: all(c in self.cat2label for c in o.category_ids))
+        self.bank = _bank_as_loaded(labelled, color_type)
         self.style_sources = assets.background_sources
         self.style_descriptors = np.stack([
             _loaded_style(as_loaded_image(bg, color_type)) for bg in assets.backgrounds
@@ -129,7 +163,8 @@ class IAAAPaste(BaseTransform):
             [results['gt_bboxes'], HorizontalBoxes(new_boxes)])
         results['gt_bboxes_labels'] = np.concatenate(
             [results['gt_bboxes_labels'],
-             np.full(len(new_boxes), self.label, dtype=results['gt_bboxes_labels'].dtype)])
+             np.array([self.cat2label[c] for c in composed.category_ids],
+                      dtype=results['gt_bboxes_labels'].dtype)])
         results['gt_ignore_flags'] = np.concatenate(
             [results['gt_ignore_flags'], np.zeros(len(new_boxes), dtype=bool)])
         if results.get('gt_masks') is not None:
@@ -143,6 +178,6 @@ class IAAAPaste(BaseTransform):
         paste = ', '.join(f'{k}={v!r}' for k, v in self.settings.to_dict().items()
                           if k not in ('count_mode', 'count_scale'))
         return (f'{type(self).__name__}(source={self.source}, policies={len(self.policies)}, '
-                f'max_cells={self.max_cells}, prob={self.prob}, label={self.label}, '
+                f'max_cells={self.max_cells}, prob={self.prob}, classes={self.classes}, '
                 f'color_type={self.color_type!r}, {paste})')
 

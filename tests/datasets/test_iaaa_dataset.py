@@ -124,11 +124,11 @@ def test_interrupted_cache_is_not_trusted_and_resumes(cached, tmp_path):
         return generator.generate(0, index)
 
     with pytest.raises(KeyboardInterrupt):
-        ensure_coco_cache(folder, 3, failing)
+        ensure_coco_cache(folder, 3, failing, dataset.categories)
     assert not (folder / 'annotations.json').exists()
     assert len(list((folder / 'images').glob('*.png'))) == 2
     assert not list(folder.rglob('*.tmp'))
-    ensure_coco_cache(folder, 3, lambda i: generator.generate(0, i))
+    ensure_coco_cache(folder, 3, lambda i: generator.generate(0, i), dataset.categories)
     reference = cache_folder(root)
     for name in ('000000.png', '000001.png', '000002.png'):
         assert (folder / 'images' / name).read_bytes() == (reference / 'images' / name).read_bytes()
