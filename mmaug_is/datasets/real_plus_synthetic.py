@@ -19,7 +19,7 @@ import os.path as osp
 from mmdet.registry import DATASETS
 from mmengine.dataset import ConcatDataset
 
-from .fresh_samplers import split_epoch
+from .fresh_samplers import EpochIndex, split_epoch
 
 __all__ = ['RealPlusSyntheticDataset', 'real_source_of', 'synthetic_configs']
 
@@ -84,9 +84,9 @@ class RealPlusSyntheticDataset(ConcatDataset):
         parts that take it."""
         if not self._fully_initialized:
             self.full_init()
-        epoch, idx = split_epoch(idx, len(self))
+        epoch, idx = split_epoch(idx)
         part_idx, sample_idx = self._get_ori_dataset_idx(idx)
         part = self.datasets[part_idx]
         if getattr(part, 'takes_epoch_index', False):
-            sample_idx += epoch * len(part)
+            sample_idx = EpochIndex(sample_idx, epoch)
         return part[sample_idx]

@@ -187,7 +187,7 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         """Sample ``idx`` through the pipeline. ``idx`` may carry an epoch (``split_epoch``):
         online it picks the epoch's sample, generated here (image + instances); a cache
         holds one sample per index and ignores it."""
-        epoch, idx = split_epoch(idx, len(self))
+        epoch, idx = split_epoch(idx)
         if self.mode == 'cache':
             return super().prepare_data(idx)
         info = self.get_data_info(idx)
