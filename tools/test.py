@@ -3,6 +3,7 @@
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--offline] [--work-dir DIR] [--out results.pkl]
         [--show-dir vis] [--cfg-options key=value ...]
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [options]   # torchrun, --launcher pytorch
 """
 import argparse
 import os.path as osp

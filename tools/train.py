@@ -3,6 +3,7 @@
 Usage:
     python tools/train.py configs/baselines/faster_rcnn_r101.py [--offline] \
         [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options key=value ...]
+    tools/dist_train.sh CONFIG GPUS [options]   # torchrun, --launcher pytorch
 """
 import argparse
 

@@ -303,7 +303,9 @@ def load_coco_instances(ann_file, img_dir, check_files=True):
     Raises ``AnnotationError`` (naming the file and image/annotation id) for an empty or
     malformed file, a file with zero annotations or only crowd ones, duplicate image ids,
     unknown image ids, masks whose size differs from the image, polygons outside the
-    image, empty masks and (if ``check_files``) missing image files.
+    image, empty RLE masks and (if ``check_files``) missing image files. Polygons that
+    cover no pixel centre once rasterised (cells of a few pixels) are skipped with one
+    warning naming them.
     """
     data = _load_json(ann_file)
     if not data['annotations']:
@@ -326,6 +328,7 @@ def load_coco_instances(ann_file, img_dir, check_files=True):
         images[image_id] = dict(file_name=file_name, height=height, width=width,
                                 rles=[], ann_ids=[], cat_ids=[])
         order.append(image_id)
+    empty_polygons = []
     for index, ann in enumerate(data['annotations']):
         ann_id = ann.get('id', f'#{index}') if isinstance(ann, dict) else f'#{index}'
         where = f'{ann_file}: annotation id {ann_id}'
@@ -341,10 +344,17 @@ def load_coco_instances(ann_file, img_dir, check_files=True):
         where = f'{where} (image {img["file_name"]})'
         rle = _segmentation_to_rle(ann['segmentation'], img['height'], img['width'], where)
         if mask_utils.area(rle) == 0:
-            raise AnnotationError(f'{where}: mask is empty')
+            if not isinstance(ann['segmentation'], list):
+                raise AnnotationError(f'{where}: mask is empty')
+            empty_polygons.append(ann_id)  # a cell too thin to cover a pixel centre
+            continue
         img['rles'].append(rle)
         img['ann_ids'].append(ann_id if isinstance(ann_id, int) else -1 - index)
         img['cat_ids'].append(int(ann.get('category_id', 1)))
+    if empty_polygons:
+        warnings.warn(f'{ann_file}: skipped {len(empty_polygons)} polygon annotation(s) that '
+                      f'cover no pixel once rasterised (ids {empty_polygons[:5]}'
+                      f'{" ..." if len(empty_polygons) > 5 else ""})', stacklevel=2)
     img_dir = Path(img_dir)
     records = []
     for image_id in order:

@@ -9,13 +9,17 @@ mmdet's rule (``core.categories``), so the real and the synthetic sets agree.
 
 - ``mode='cache'``: the samples are written once as a COCO dataset under
   ``cache_root/<name>-<key>/`` (key = hash of every input), atomically and resumably
-  (see ``synth.coco_cache``), then read as a ``CocoDataset``.
+  (see ``synth.coco_cache``), then read as a ``CocoDataset``. In a ``torch.distributed``
+  job each rank writes its share (sample ``i`` on rank ``i % world_size``), rank 0 finishes
+  the cache and every rank reads the same one (``synth.parallel_cache``).
 - ``mode='online'``: sample ``i`` is generated when it is loaded; the pipeline's
   ``LoadImageFromFile`` is swapped for ``LoadImageFromNDArray`` and the image is
   converted the way ``LoadImageFromFile`` would have decoded the cached PNG.
 Either way sample ``i`` is a deterministic function of ``seed`` and ``i``; online, with a
 ``FreshEpochSampler``/``FreshInfiniteSampler``, sample ``i`` of epoch ``e`` is one of
-``(seed, e, i)``: fresh cells every epoch, replayable byte for byte.
+``(seed, e, i)``: fresh cells every epoch, replayable byte for byte. Neither depends on the
+process, rank or dataloader worker that makes it, so under DDP (where mmengine's samplers
+and ours give each rank its own indices) every rank's samples are reproducible.
 """
 import copy
 import numbers
@@ -23,9 +27,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mmdet.datasets import CocoDataset
+from mmengine.dist import get_dist_info
 
 from ..core.categories import category_labels, read_categories
-from ..synth import as_loaded_image, ensure_coco_cache, sample_to_instances, stable_hash
+from ..synth import (as_loaded_image, ensure_coco_cache_across_ranks,
+                     ensure_coco_cache_in_processes, on_rank0_first, sample_to_instances,
+                     stable_hash)
 from .fresh_samplers import split_epoch
 
 MODES = ('cache', 'online')
@@ -151,31 +158,63 @@ class SyntheticCocoDataset(CocoDataset, metaclass=_InitThenLoad):
         return stable_hash(dict(name=self.NAME, inputs=self.cache_inputs(), seed=self.seed,
                                 num_samples=self.num_samples))
 
-    @property
-    def generator(self):
-        """The sample generator, built on first use."""
+    def cache_name(self):
+        """``<NAME>-<cache_key>``: the cache folder under ``cache_root``, and the key its
+        COCO ``info`` records wherever it is written."""
+        return f'{self.NAME}-{self.cache_key()}'
+
+    def prepare_generator(self):
+        """Build the sample generator (and the real-data assets it caches) unless built;
+        return it."""
         if self._generator is None:
             self._generator = self.build_generator()
         return self._generator
 
+    @property
+    def generator(self):
+        """The sample generator, built on first use."""
+        return self.prepare_generator()
+
     def _make_sample(self, index, epoch=None):
         return self.generator.generate(self.seed, index, epoch)
 
+    def write_cache(self, folder=None, workers=1, progress=True):
+        """Write (or resume, or reuse) this dataset's COCO cache in ``folder`` (default
+        ``cache_root/<cache_name>``); returns the path of its ``annotations.json``.
+
+        Inside a ``torch.distributed`` job of several ranks (every rank calls this) the
+        ranks share the samples (``synth.ensure_coco_cache_across_ranks``); otherwise
+        ``workers`` local processes do (``synth.ensure_coco_cache_in_processes``). The files
+        are the same bytes either way.
+        """
+        folder = Path(folder) if folder is not None else self.cache_root / self.cache_name()
+        args = (folder, self.num_samples, self._make_sample, self.categories,
+                dict(generator=self.NAME, key=self.cache_name(), seed=self.seed))
+        if get_dist_info()[1] > 1:
+            if workers != 1:
+                raise ValueError(f'{type(self).__name__}.write_cache: workers={workers} inside '
+                                 'a distributed job; its ranks already share the samples')
+            return ensure_coco_cache_across_ranks(*args, prepare=self.prepare_generator,
+                                                  progress=progress)
+        return ensure_coco_cache_in_processes(*args, workers=workers,
+                                              prepare=self.prepare_generator,
+                                              progress=progress)
+
     def load_data_list(self):
-        """Cache mode: write (or resume, or reuse) the COCO cache, then read it.
+        """Cache mode: write (or resume, or reuse) the COCO cache (``write_cache``; in a
+        distributed job every rank makes its share), then read it.
         Online mode: one placeholder per sample index.
 
         Placeholders know the image size (``generator.output_shape``) for aspect-ratio
         batching; the image and instances are made in ``prepare_data``. Either way the
-        generator's inputs are read here, in the main process, before workers fork.
+        generator's inputs are read here, in the main process, before workers fork (in a
+        distributed job on rank 0 first, so its cached assets are built once).
         """
         if self.mode == 'cache':
-            folder = self.cache_root / f'{self.NAME}-{self.cache_key()}'
-            self.ann_file = str(ensure_coco_cache(
-                folder, self.num_samples, self._make_sample, self.categories,
-                meta=dict(generator=self.NAME, key=folder.name, seed=self.seed)))
-            self.data_prefix = dict(img=str(folder / 'images') + '/')
+            self.ann_file = str(self.write_cache())
+            self.data_prefix = dict(img=str(Path(self.ann_file).parent / 'images') + '/')
             return super().load_data_list()
+        on_rank0_first(self.prepare_generator)
         infos = []
         for i in range(self.num_samples):
             height, width = self.generator.output_shape(self.seed, i)

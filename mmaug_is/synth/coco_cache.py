@@ -9,7 +9,9 @@ Layout of a cache folder::
 
 Every file is written through a temporary file and ``os.replace``. An interrupted run
 leaves images and parts that a rerun keeps (sample i depends only on the seed and i),
-and readers only trust a folder whose ``annotations.json`` exists.
+and readers only trust a folder whose ``annotations.json`` exists. The steps
+(``missing_indices`` -> ``write_parts`` -> ``finish_coco_cache``) are public so that
+several processes can share the parts (``shard_indices``; see ``parallel_cache``).
 """
 import json
 from dataclasses import dataclass
@@ -78,21 +80,56 @@ def _coco_annotations(sample, image_id):
     return anns
 
 
+def part_path(folder, index):
+    """``folder/parts/NNNNNN.json``: the annotations of sample ``index``, written with it."""
+    return Path(folder) / 'parts' / f'{index:06d}.json'
+
+
 def _write_part(folder, index, sample):
     name = f'{index:06d}.png'
     write_image(folder / 'images' / name, sample.image)
     height, width = sample.image.shape[:2]
     part = dict(image=dict(id=index + 1, file_name=name, height=height, width=width),
                 annotations=_coco_annotations(sample, index + 1))
-    with atomic_open(folder / 'parts' / f'{index:06d}.json', 'w', encoding='utf-8') as handle:
+    with atomic_open(part_path(folder, index), 'w', encoding='utf-8') as handle:
         json.dump(part, handle)
+
+
+def shard_indices(indices, shard):
+    """The share of ``indices`` of process ``k`` of ``m`` (``shard=(k, m)``): every
+    ``m``-th from the ``k``-th (of ``range(n)``: the ``i`` with ``i % m == k``)."""
+    rank, world_size = shard
+    if not 0 <= rank < world_size:
+        raise ValueError(f'shard must be (k, m) with 0 <= k < m, got {shard!r}')
+    return list(indices)[rank::world_size]
+
+
+def missing_indices(folder, n_samples, shard=(0, 1)):
+    """Sample indices of ``shard`` (see ``shard_indices``) in ``range(n_samples)`` whose
+    part is not in ``folder`` yet."""
+    return [i for i in shard_indices(range(n_samples), shard)
+            if not part_path(folder, i).is_file()]
+
+
+def write_parts(folder, indices, make_sample, progress=True):
+    """Generate sample ``i`` with ``make_sample(i)`` for each of ``indices`` and write its
+    image and part (each atomically)."""
+    folder = Path(folder)
+    (folder / 'parts').mkdir(parents=True, exist_ok=True)
+    for index in tqdm(indices, desc=f'generate {folder.name}', disable=not progress):
+        _write_part(folder, index, make_sample(index))
+
+
+def is_complete(folder):
+    """Whether ``folder`` holds a finished cache (its ``annotations.json``, written last)."""
+    return (Path(folder) / ANNOTATIONS_FILE).is_file()
 
 
 def _merge_parts(folder, n_samples, meta, categories):
     """The COCO dict of the ``n_samples`` parts of ``folder`` (annotation ids from 1)."""
     images, annotations = [], []
     for index in range(n_samples):
-        part = json.loads((folder / 'parts' / f'{index:06d}.json').read_text())
+        part = json.loads(part_path(folder, index).read_text())
         images.append(part['image'])
         annotations.extend(part['annotations'])
     for ann_id, ann in enumerate(annotations, start=1):
@@ -116,8 +153,34 @@ def _write_sheet(folder, coco, max_images=12):
     write_contact_sheet(folder / CONTACT_SHEET_FILE, items)
 
 
+def finish_coco_cache(folder, n_samples, categories, meta=None):
+    """Merge the ``n_samples`` parts of ``folder``, draw its contact sheet, then write
+    ``annotations.json`` (last). A finished cache is kept as it is (its contact sheet
+    redrawn if it was deleted). Returns the path of ``annotations.json``.
+
+    ``categories``, ``meta``: as ``ensure_coco_cache``. Raises ``FileNotFoundError`` naming
+    the first missing part.
+    """
+    folder = Path(folder)
+    ann_file = folder / ANNOTATIONS_FILE
+    if is_complete(folder):
+        if not (folder / CONTACT_SHEET_FILE).is_file():
+            _write_sheet(folder, json.loads(ann_file.read_text()))
+        return ann_file
+    missing = missing_indices(folder, n_samples)
+    if missing:
+        raise FileNotFoundError(f'{part_path(folder, missing[0])} not written: '
+                                f'{len(missing)} of {n_samples} samples are missing')
+    coco = _merge_parts(folder, n_samples, dict(meta or {}, n_samples=n_samples), categories)
+    _write_sheet(folder, coco)
+    with atomic_open(ann_file, 'w', encoding='utf-8') as handle:
+        json.dump(coco, handle)
+    return ann_file
+
+
 def ensure_coco_cache(folder, n_samples, make_sample, categories, meta=None, progress=True):
-    """Make ``folder`` hold ``n_samples`` generated samples as a COCO dataset.
+    """Make ``folder`` hold ``n_samples`` generated samples as a COCO dataset, in this
+    process (``parallel_cache`` shares the work among several).
 
     Args:
         folder: the cache folder (its name should carry the key of all inputs).
@@ -131,18 +194,6 @@ def ensure_coco_cache(folder, n_samples, make_sample, categories, meta=None, pro
     (its contact sheet is redrawn if it was deleted). ``annotations.json`` is written last,
     after the contact sheet, so its presence means every file of the cache exists.
     """
-    folder = Path(folder)
-    ann_file = folder / ANNOTATIONS_FILE
-    if ann_file.is_file():
-        if not (folder / CONTACT_SHEET_FILE).is_file():
-            _write_sheet(folder, json.loads(ann_file.read_text()))
-        return ann_file
-    (folder / 'parts').mkdir(parents=True, exist_ok=True)
-    todo = [i for i in range(n_samples) if not (folder / 'parts' / f'{i:06d}.json').is_file()]
-    for index in tqdm(todo, desc=f'generate {folder.name}', disable=not progress):
-        _write_part(folder, index, make_sample(index))
-    coco = _merge_parts(folder, n_samples, dict(meta or {}, n_samples=n_samples), categories)
-    _write_sheet(folder, coco)
-    with atomic_open(ann_file, 'w', encoding='utf-8') as handle:
-        json.dump(coco, handle)
-    return ann_file
+    if not is_complete(folder):
+        write_parts(folder, missing_indices(folder, n_samples), make_sample, progress)
+    return finish_coco_cache(folder, n_samples, categories, meta)

@@ -2,7 +2,8 @@
 
 ``add_runner_args`` / ``parse_runner_args``: the arguments ``tools/train.py`` and
 ``tools/test.py`` share; ``load_config``: the config file with those arguments applied;
-``prepare_config``: registration, offline switch and data-path checks; ``build_runner``.
+``prepare_config``: registration, offline switch and data-path checks; ``build_runner``
+(also on CPU-only machines under ``torchrun``: ``cpu_distributed``).
 """
 import os
 import os.path as osp
@@ -12,6 +13,7 @@ from mmengine.logging import print_log
 
 from .checkpoint_compat import allow_mmengine_checkpoints
 from .config_checks import check_data_paths
+from .cpu_distributed import start_cpu_process_group
 from .offline import is_offline_requested, strip_pretrained_weights
 
 
@@ -80,8 +82,10 @@ def prepare_config(cfg, offline=False, loaders=('train_dataloader', 'val_dataloa
 
 
 def build_runner(cfg):
-    """The mmengine ``Runner`` of ``cfg`` (or its ``runner_type``)."""
+    """The mmengine ``Runner`` of ``cfg`` (or its ``runner_type``); with the ``pytorch``
+    launcher on a machine without CUDA, on a CPU process group (``start_cpu_process_group``)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    start_cpu_process_group(cfg)
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

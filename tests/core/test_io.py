@@ -155,6 +155,14 @@ def test_polygon_and_uncompressed_rle(tiny_dataset):
     np.testing.assert_array_equal(record.masks, masks)
 
 
+def test_polygon_covering_no_pixel_is_skipped_with_a_warning(tiny_dataset):
+    root, img_dir, data, masks = tiny_dataset
+    data['annotations'][0]['segmentation'] = [[4.1, 3.1, 4.3, 3.1, 4.3, 3.3]]  # a sliver
+    with pytest.warns(UserWarning, match=r'skipped 1 polygon annotation.*ids \[7\]'):
+        record = load_coco_instances(_write_json(root / 'ann.json', data), img_dir)[0]
+    np.testing.assert_array_equal(record.masks, masks[1:])
+
+
 def test_image_without_annotations_gives_empty_record(tiny_dataset):
     root, img_dir, data, _ = tiny_dataset
     cv2.imwrite(str(img_dir / 'b.png'), np.zeros((20, 30), np.uint8))
