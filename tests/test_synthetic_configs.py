@@ -1,5 +1,7 @@
 """configs/iaaa, configs/saaa and the configs/cpu synthetic variants: the baseline with only
-the training data changed; the CPU variants train a detector on real + synthetic images."""
+the training data changed; the CPU variants train a detector on real + synthetic images;
+configs/fast: every setting changes only the training data, and every mask_rcnn_r18_* config
+is its faster_rcnn_r18_* namesake plus the mask branch."""
 import os
 import subprocess
 import sys
@@ -24,7 +26,8 @@ SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
                  'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset'}
 FAST_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'fast').glob('*.py')
-                      if p.stem.split('_', 4)[4:])  # faster_rcnn_r18_<data>_<variant>
+                      if p.stem.split('_', 4)[4:])  # {faster,mask}_rcnn_r18_<data>_<variant>
+FAST_MASK_CONFIGS = sorted((REPO_ROOT / 'configs' / 'fast').glob('mask_rcnn_r18_*.py'))
 
 
 def _without_training_data(cfg):
@@ -47,11 +50,13 @@ def _baseline_of(path):
     return REPO_ROOT / 'configs' / 'baselines' / path.name.replace('_500.py', '.py')
 
 
-def test_eleven_iaaa_and_twice_eleven_saaa_configs():
+def test_every_baseline_has_an_iaaa_and_two_saaa_variants():
     baselines = sorted(p.name for p in (REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
+    assert len(baselines) == 13  # the paper's 11 detectors + 2 mask detectors
     assert [p.name for p in IAAA_CONFIGS] == baselines
     assert sorted({_baseline_of(p).name for p in SAAA_CONFIGS}) == baselines
-    assert len(SAAA_CONFIGS) == 22  # 100 and 500 synthetic images (paper Tables 1 and 2)
+    # 100 and 500 synthetic images (paper Tables 1 and 2)
+    assert len(SAAA_CONFIGS) == 2 * len(baselines)
 
 
 @pytest.mark.parametrize('path', SYNTHETIC_CONFIGS,
@@ -108,6 +113,31 @@ def test_fast_variant_changes_only_the_training_data(path):
         return
     real = dataset.real if 'real' in dataset else dataset.dataset
     assert (real.data_root, real.ann_file) == (expected.data_root, expected.ann_file)
+
+
+def test_every_fast_box_config_has_a_mask_namesake():
+    boxes = (REPO_ROOT / 'configs' / 'fast').glob('faster_rcnn_r18_*.py')
+    assert [p.name for p in FAST_MASK_CONFIGS] == \
+        sorted(p.name.replace('faster_rcnn', 'mask_rcnn') for p in boxes)
+
+
+@pytest.mark.parametrize('path', FAST_MASK_CONFIGS, ids=[p.stem for p in FAST_MASK_CONFIGS])
+def test_fast_mask_config_is_its_box_config_plus_the_mask_branch(path):
+    """Same data, iterations, schedule, box detector and 300 detections; Mask R-CNN's mask
+    branch (one class) and box + mask AP on top."""
+    cfg = Config.fromfile(str(path)).to_dict()
+    box = Config.fromfile(str(path.with_name(path.name.replace('mask_rcnn', 'faster_rcnn'))))
+    box = box.to_dict()
+    assert {k for k in set(cfg) | set(box) if cfg.get(k) != box.get(k)} == \
+        {'model', 'val_evaluator', 'test_evaluator', 'mask_branch'}
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert cfg[key] == dict(box[key], metric=['bbox', 'segm'])
+    model = cfg['model']
+    assert model.pop('type') == 'MaskRCNN' and box['model'].pop('type') == 'FasterRCNN'
+    assert model['roi_head'].pop('mask_head')['num_classes'] == 1
+    del model['roi_head']['mask_roi_extractor'], model['data_preprocessor']['pad_mask']
+    del model['train_cfg']['rcnn']['mask_size'], model['test_cfg']['rcnn']['mask_thr_binary']
+    assert model == box['model']
 
 
 def test_copypaste_online_pastes_real_cells(sample_root):

@@ -10,7 +10,9 @@ of one command share the work (each run is locked by the copy training it; the o
 on), and `--report-only` rewrites the tables from the runs finished so far without training.
 The tables list every finished run of the benchmark NAME, also those of earlier commands
 that this one does not plan, so seeds or settings can be added by a later command (give
-it the same --group); another --name starts a separate table.
+it the same --group); another --name starts a separate table. Runs of instance-segmentation
+configs (evaluating `segm`, e.g. configs/fast/mask_rcnn_r18_*.py) add mask AP (segm_AP,
+segm_AP50, segm_AP75) beside the box AP in every table, CSV and bootstrap.
 
 Usage:
     # explicit configs (one table row, named after the first config or --group)

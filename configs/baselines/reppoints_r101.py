@@ -15,3 +15,4 @@ train_cfg = {{_base_.nuclei_train_cfg}}
 param_scheduler = {{_base_.nuclei_param_scheduler}}
 auto_scale_lr = {{_base_.nuclei_auto_scale_lr}}
 default_hooks = {{_base_.nuclei_default_hooks}}
+visualizer = {{_base_.nuclei_visualizer}}

@@ -11,9 +11,12 @@ re-accumulates the per-image matches, vectorised, exactly as ``COCOeval.accumula
 ``summarize`` do (101 recall points, precision envelope). Like our ``NucleiCocoMetric``,
 every AP (AP, AP50, AP75, APs) is read at the last of ``maxDets`` (300 here); the
 identity resample reproduces its numbers. (mmdet's stock ``CocoMetric`` reads the headline
-AP at 100; runs recorded with it differ by 0.1-0.4 AP on our dev sets.)
+AP at 100; runs recorded with it differ by 0.1-0.4 AP on our dev sets.) Boxes and masks
+alike: ``iou_type='segm'`` matches mask predictions (mmdet's ``*.segm.json``) by mask IoU;
+benchmark rows of masks are named ``segm_AP``, ``segm_AP50``, ...
 """
 import contextlib
+import copy
 import io
 import json
 from dataclasses import dataclass
@@ -56,6 +59,10 @@ def _load_gt(gt):
 
 
 def _load_predictions(preds):
+    """The COCO detection list of ``preds`` (a list, copied: pycocotools' ``loadRes`` edits
+    the detections it gets; or a json path)."""
+    if isinstance(preds, list):
+        return copy.deepcopy(preds)
     if isinstance(preds, (str, Path)):
         path = Path(preds)
         if not path.is_file():
@@ -66,18 +73,20 @@ def _load_predictions(preds):
             raise ValueError(f'corrupt prediction file {path}: {err}') from None
     if not isinstance(preds, list):
         raise ValueError('predictions must be a list of COCO detections '
-                         '(image_id, category_id, bbox, score)')
+                         '(image_id, category_id, bbox or segmentation, score)')
     return preds
 
 
-def match_images(gt, preds, image_ids=None, max_dets=300):
-    """Match one detector's boxes to the ground truth, per image.
+def match_images(gt, preds, image_ids=None, max_dets=300, iou_type='bbox'):
+    """Match one detector's boxes (or masks) to the ground truth, per image.
 
     Args:
         gt: COCO annotation file path or ``pycocotools.coco.COCO``.
-        preds: COCO detection list, or a path to its json (mmdet's ``*.bbox.json``).
+        preds: COCO detection list, or a path to its json (mmdet's ``*.bbox.json`` /
+            ``*.segm.json``).
         image_ids: the test images (default: every image of ``gt``).
         max_dets: detections kept per image (mmdet's CocoMetric: the last proposal_num).
+        iou_type: ``'bbox'`` or ``'segm'`` (pycocotools' ``COCOeval`` iouType).
     Returns ``{area: ImageMatches}`` for the areas 'all' and 'small', images in
     ``image_ids`` order.
     """
@@ -97,7 +106,7 @@ def match_images(gt, preds, image_ids=None, max_dets=300):
             dt.dataset = {'images': gt.dataset['images'], 'categories':
                           gt.dataset.get('categories', []), 'annotations': []}
             dt.createIndex()
-        evaluator = COCOeval(gt, dt, 'bbox')
+        evaluator = COCOeval(gt, dt, iou_type)
         evaluator.params.imgIds = image_ids
         evaluator.params.maxDets = [max_dets]  # evaluate() keeps maxDets[-1] per image
         evaluator.evaluate()
@@ -193,13 +202,15 @@ class BootstrapGain:
         return self.low > 0 or self.high < 0
 
 
-def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_dets=300):
+def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_dets=300,
+                     iou_type='bbox'):
     """Paired bootstrap of B - A over the test images of ``gt``.
 
     Args:
         gt: COCO ground-truth file (or ``COCO``); preds_a / preds_b: the two detectors'
             COCO detections (lists or json paths); n_boot: resamples; seed: their RNG
-            seed; level: interval coverage; max_dets: detections per image.
+            seed; level: interval coverage; max_dets: detections per image; iou_type:
+            ``'bbox'`` or ``'segm'`` (``match_images``).
     Returns ``{metric: BootstrapGain}`` for AP, AP50, AP75, APs in AP points (x 100);
     APs is omitted when the test set has no small objects.
     """
@@ -207,8 +218,8 @@ def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_
     image_ids = sorted(gt.getImgIds())
     if not image_ids:
         raise ValueError('the ground truth has no images')
-    match_a = match_images(gt, preds_a, image_ids, max_dets)
-    match_b = match_images(gt, preds_b, image_ids, max_dets)
+    match_a = match_images(gt, preds_a, image_ids, max_dets, iou_type)
+    match_b = match_images(gt, preds_b, image_ids, max_dets, iou_type)
     full_a, full_b = coco_stats(match_a, None, max_dets), coco_stats(match_b, None, max_dets)
     rng = np.random.default_rng(seed)
     diffs = {m: [] for m in _METRIC_SLICES}
@@ -236,7 +247,8 @@ def paired_bootstrap(gt, preds_a, preds_b, n_boot=2000, seed=0, level=0.95, max_
 _POOLED_METRICS = ('AP', 'AP50', 'AP75')  # APs may be undefined on an image resample
 
 
-def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300):
+def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300,
+                     iou_type='bbox'):
     """Paired bootstrap of B - A pooled over training seeds, BCa interval.
 
     The gain is the mean over seeds of (B - A) on the full test set. Each resample draws
@@ -247,7 +259,8 @@ def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300):
 
     Args:
         gt: COCO ground truth (path or ``COCO``); pairs: ``[(preds_a, preds_b)]``, one pair
-            per training seed; n_boot, seed, level, max_dets: as ``paired_bootstrap``.
+            per training seed; n_boot, seed, level, max_dets, iou_type: as
+            ``paired_bootstrap``.
     Returns ``{metric: BootstrapGain}`` for AP, AP50, AP75 (AP points).
     """
     from scipy.stats import bootstrap
@@ -255,9 +268,8 @@ def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300):
         raise ValueError('pooled_bootstrap needs at least one (preds_a, preds_b) pair')
     gt = _load_gt(gt)
     image_ids = sorted(gt.getImgIds())
-    matches = [(match_images(gt, a, image_ids, max_dets), match_images(gt, b, image_ids,
-                                                                        max_dets))
-               for a, b in pairs]
+    matches = [tuple(match_images(gt, preds, image_ids, max_dets, iou_type)
+                     for preds in pair) for pair in pairs]
 
     def mean_stats(images, seeds, which):
         return np.array([np.mean([coco_stats(matches[s][which], images, max_dets)[m]
@@ -309,74 +321,94 @@ def _cached_gains(cache, inputs, compute):
     return gains
 
 
-def _pair_gains(base, other, root, n_boot):
+# COCOeval iouType -> (result key of its test predictions, prefix of its metric names and
+# cache files): box rows are AP, AP50, ...; mask rows segm_AP, segm_AP50, ...
+_IOU_TYPES = {'bbox': ('predictions', ''), 'segm': ('segm_predictions', 'segm_')}
+
+
+def _usable(results, root, key):
+    """The result dicts whose ``key`` predictions file and test annotation file are
+    recorded, the predictions still on disk."""
+    return [r for r in results if r.get(key) and r.get('test_ann_file')
+            and (root / r[key]).is_file()]
+
+
+def _pair_gains(base, other, root, n_boot, iou_type):
     """Cached ``paired_bootstrap`` of two result dicts (same group and seed) -> {metric:
     BootstrapGain as dict}; the cache sits beside ``other``'s predictions."""
-    pred_a, pred_b = (root / r['predictions'] for r in (base, other))
+    key, prefix = _IOU_TYPES[iou_type]
+    pred_a, pred_b = (root / r[key] for r in (base, other))
     gt = root / other['test_ann_file']
     inputs = dict(gt=_file_signature(gt), a=_file_signature(pred_a), b=_file_signature(pred_b),
                   n_boot=n_boot, seed=0, ap_at='max_dets')
-    return _cached_gains(pred_b.with_name(f'bootstrap_vs_{base["setting"]}.json'), inputs,
-                         lambda: paired_bootstrap(gt, pred_a, pred_b, n_boot))
+    return _cached_gains(pred_b.with_name(f'bootstrap_{prefix}vs_{base["setting"]}.json'),
+                         inputs, lambda: paired_bootstrap(gt, pred_a, pred_b, n_boot,
+                                                          iou_type=iou_type))
 
 
-def _pooled_pair_gains(bases, others, root, n_boot):
+def _pooled_pair_gains(bases, others, root, n_boot, iou_type):
     """Cached ``pooled_bootstrap`` of one setting against the baseline over their common
     seeds (result dicts in seed order) -> {metric: BootstrapGain as dict}; the cache sits
     beside the setting's first-seed predictions."""
+    key, prefix = _IOU_TYPES[iou_type]
     gt = root / others[0]['test_ann_file']
-    preds = [(root / a['predictions'], root / b['predictions']) for a, b in zip(bases, others)]
+    preds = [(root / a[key], root / b[key]) for a, b in zip(bases, others)]
     inputs = dict(gt=_file_signature(gt), pairs=[[_file_signature(a), _file_signature(b)]
                                                  for a, b in preds],
                   n_boot=n_boot, seed=0, method='BCa')
-    cache = preds[0][1].with_name(f'pooled_bootstrap_vs_{bases[0]["setting"]}.json')
-    return _cached_gains(cache, inputs, lambda: pooled_bootstrap(gt, preds, n_boot))
+    cache = preds[0][1].with_name(f'pooled_bootstrap_{prefix}vs_{bases[0]["setting"]}.json')
+    return _cached_gains(cache, inputs,
+                         lambda: pooled_bootstrap(gt, preds, n_boot, iou_type=iou_type))
 
 
 def run_pooled_gains(results, baseline, root, n_boot=1000):
     """``pooled_bootstrap`` of every setting against ``baseline`` in each group, over the
-    seeds both have finished with test predictions.
+    seeds both have finished with test predictions; boxes, then masks where both kept
+    mask predictions.
 
     Returns rows like ``run_bootstrap_gains``'s with ``seed='pooled'`` and ``n_seeds``.
     """
     root = Path(root)
-    usable = [r for r in results if r.get('predictions') and r.get('test_ann_file')
-              and (root / r['predictions']).is_file()]
-    by_key = {(r['group'], r['setting'], r['seed']): r for r in usable}
     rows = []
-    for group, setting in dict.fromkeys((r['group'], r['setting']) for r in usable):
-        if setting == baseline:
-            continue
-        seeds = sorted(seed for g, s, seed in by_key if (g, s) == (group, setting)
-                       and (group, baseline, seed) in by_key)
-        if not seeds:
-            continue
-        gains = _pooled_pair_gains([by_key[(group, baseline, k)] for k in seeds],
-                                   [by_key[(group, setting, k)] for k in seeds], root, n_boot)
-        rows += [dict(group=group, setting=setting, seed='pooled', n_seeds=len(seeds), **gain)
-                 for gain in gains.values()]
+    for iou_type, (key, prefix) in _IOU_TYPES.items():
+        by_key = {(r['group'], r['setting'], r['seed']): r for r in _usable(results, root, key)}
+        for group, setting in dict.fromkeys((g, s) for g, s, _ in by_key):
+            if setting == baseline:
+                continue
+            seeds = sorted(seed for g, s, seed in by_key if (g, s) == (group, setting)
+                           and (group, baseline, seed) in by_key)
+            if not seeds:
+                continue
+            gains = _pooled_pair_gains([by_key[(group, baseline, k)] for k in seeds],
+                                       [by_key[(group, setting, k)] for k in seeds], root,
+                                       n_boot, iou_type)
+            rows += [{'group': group, 'setting': setting, 'seed': 'pooled',
+                      'n_seeds': len(seeds), **gain, 'metric': prefix + gain['metric']}
+                     for gain in gains.values()]
     return rows
 
 
 def run_bootstrap_gains(results, baseline, root, n_boot=1000):
     """Paired bootstrap of every finished run against the ``baseline`` run of the same
-    group and seed, where both kept their test predictions.
+    group and seed, where both kept their test predictions: boxes, then masks where both
+    kept mask predictions (``segm_predictions``; metrics ``segm_AP``, ...).
 
-    Args: results (result dicts with ``predictions`` / ``test_ann_file`` relative to
-    ``root``), baseline setting name, repository root, resamples per pair.
+    Args: results (result dicts with ``predictions`` / ``segm_predictions`` /
+    ``test_ann_file`` relative to ``root``), baseline setting name, repository root,
+    resamples per pair.
     Returns rows ``{group, setting, seed, metric, a, b, gain, low, high, p_not_better,
-    n_boot, level}`` (AP points), in results order.
+    n_boot, level}`` (AP points), in results order per kind.
     """
     root = Path(root)
-    usable = [r for r in results if r.get('predictions') and r.get('test_ann_file')
-              and (root / r['predictions']).is_file()]
-    bases = {(r['group'], r['seed']): r for r in usable if r['setting'] == baseline}
     rows = []
-    for result in usable:
-        base = bases.get((result['group'], result['seed']))
-        if result['setting'] == baseline or base is None:
-            continue
-        for metric, gain in _pair_gains(base, result, root, n_boot).items():
-            rows.append(dict(group=result['group'], setting=result['setting'],
-                             seed=result['seed'], **gain))
+    for iou_type, (key, prefix) in _IOU_TYPES.items():
+        usable = _usable(results, root, key)
+        bases = {(r['group'], r['seed']): r for r in usable if r['setting'] == baseline}
+        for result in usable:
+            base = bases.get((result['group'], result['seed']))
+            if result['setting'] == baseline or base is None:
+                continue
+            rows += [{'group': result['group'], 'setting': result['setting'],
+                      'seed': result['seed'], **gain, 'metric': prefix + gain['metric']}
+                     for gain in _pair_gains(base, result, root, n_boot, iou_type).values()]
     return rows

@@ -11,8 +11,10 @@ by a config file plus optional cfg options, and a training seed. Each run lives 
 - ``last_checkpoint`` written by mmengine: the path of the final checkpoint
 - ``train_done.json`` training finished (checkpoint, seconds, command)
 - ``test/``, ``test.log``  ``tools/test.py`` on the config's TEST split; its COCO
-                      detections in ``test/predictions.bbox.json``
-- ``result.json``     the finished run's COCO metrics (written atomically, last)
+                      detections in ``test/predictions.bbox.json`` (and the masks of an
+                      instance-segmentation config in ``test/predictions.segm.json``)
+- ``result.json``     the finished run's COCO metrics (written atomically, last): box AP,
+                      and mask AP (``segm_*``) when the config evaluates ``segm``
 
 Restarting the same plan skips runs with a ``result.json``, only tests runs whose
 training finished, and resumes training (``--resume``) where a checkpoint exists.
@@ -33,11 +35,11 @@ from tqdm import tqdm
 
 from mmaug_is.core.io import write_json
 
-__all__ = ['METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting', 'ToolRunner',
-           'check_work_dirs', 'describe_plan', 'detector_groups',
+__all__ = ['METRIC_KEYS', 'SEGM_METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', 'Setting',
+           'ToolRunner', 'check_work_dirs', 'describe_plan', 'detector_groups',
            'execute_run', 'execute_runs', 'explicit_groups', 'find_test_metrics',
            'finished_results', 'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json',
-           'run_state', 'test_outputs', 'write_json']
+           'run_metrics', 'run_state', 'test_outputs', 'write_json']
 
 # metric name in the tables -> key of mmdet's CocoMetric (bbox) in the metrics json
 METRIC_KEYS = {
@@ -46,7 +48,14 @@ METRIC_KEYS = {
     'AP75': 'coco/bbox_mAP_75',
     'APs': 'coco/bbox_mAP_s',
 }
-PREDICTIONS = 'predictions'  # test/predictions.bbox.json: the test split's COCO detections
+# the same for masks, reported when a run evaluated `segm` (instance-segmentation configs)
+SEGM_METRIC_KEYS = {
+    'segm_AP': 'coco/segm_mAP',
+    'segm_AP50': 'coco/segm_mAP_50',
+    'segm_AP75': 'coco/segm_mAP_75',
+}
+# test/predictions.bbox.json (and .segm.json): the test split's COCO detections (and masks)
+PREDICTIONS = 'predictions'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
 _LOG_TAIL_LINES = 40
 
@@ -142,7 +151,7 @@ class ToolRunner:
 
     def test_command(self, run, checkpoint):
         """``tools/test.py`` argv evaluating ``checkpoint`` on the TEST split; the COCO
-        detections are kept as ``test/predictions.bbox.json``."""
+        detections are kept as ``test/predictions.bbox.json`` (masks: ``.segm.json``)."""
         test_dir = run.work_dir / 'test'
         cmd = [self.python, self.rel(self.tools_dir / 'test.py'), self.rel(run.config),
                str(checkpoint), '--work-dir', self.rel(test_dir)]
@@ -428,12 +437,15 @@ def evaluate(run, runner, checkpoint):
 
 def test_outputs(run, runner, since):
     """``{'predictions': ..., 'test_ann_file': ...}`` of a finished test (paths as
-    ``runner.rel``), read from mmengine's config dump; ``{}`` if either is missing."""
+    ``runner.rel``), plus ``'segm_predictions'`` when it wrote masks, read from mmengine's
+    config dump; ``{}`` if the box predictions or the annotation file are missing."""
     test_dir = run.work_dir / 'test'
-    predictions = test_dir / f'{PREDICTIONS}.bbox.json'
+    written = {key: test_dir / f'{PREDICTIONS}.{iou_type}.json'
+               for key, iou_type in (('predictions', 'bbox'), ('segm_predictions', 'segm'))}
+    fresh = {key: path for key, path in written.items()
+             if path.is_file() and path.stat().st_mtime >= since - 1.0}
     dumped = test_dir / Path(run.config).name
-    if not predictions.is_file() or predictions.stat().st_mtime < since - 1.0 \
-            or not dumped.is_file():
+    if 'predictions' not in fresh or not dumped.is_file():
         return {}
     try:
         evaluator = Config.fromfile(dumped, import_custom_modules=False).get('test_evaluator')
@@ -442,7 +454,7 @@ def test_outputs(run, runner, since):
     ann_file = evaluator.get('ann_file') if isinstance(evaluator, dict) else None
     if not ann_file or not (runner.cwd / ann_file).is_file():  # an absolute path stays
         return {}
-    return {'predictions': runner.rel(predictions),
+    return {**{key: runner.rel(path) for key, path in fresh.items()},
             'test_ann_file': runner.rel(runner.cwd / ann_file)}
 
 
@@ -505,13 +517,15 @@ def _train_and_test(run, runner):
                         f'{run.work_dir / "train_done.json"}) is missing')
     test_start = time.time()
     test_cmd, test_seconds, metrics_path, coco = evaluate(run, runner, trained['checkpoint'])
-    missing = [key for key in METRIC_KEYS.values() if key not in coco]
-    if missing:
-        raise RunFailed(run, 'test', f'{metrics_path} lacks {missing}', run.work_dir / 'test.log')
+    try:
+        metrics = run_metrics(coco)
+    except KeyError as err:
+        raise RunFailed(run, 'test', f'{metrics_path} lacks {err.args[0]}',
+                        run.work_dir / 'test.log') from None
     result = {
         'run': run.name, **run.signature(),
         'config': runner.rel(run.config),
-        'metrics': {name: float(coco[key]) for name, key in METRIC_KEYS.items()},
+        'metrics': metrics,
         'coco_metrics': coco,
         'checkpoint': runner.rel(trained['checkpoint']),
         'metrics_file': runner.rel(metrics_path),
@@ -525,6 +539,18 @@ def _train_and_test(run, runner):
     }
     write_json(run.work_dir / 'result.json', result)
     return result
+
+
+def run_metrics(coco):
+    """The table metrics (COCO fractions) of mmengine's test metrics ``coco``: every box
+    metric, and every mask metric when the test evaluated ``segm``. ``KeyError`` listing
+    the missing keys."""
+    keys = dict(METRIC_KEYS, **(SEGM_METRIC_KEYS if SEGM_METRIC_KEYS['segm_AP'] in coco
+                                else {}))
+    missing = [key for key in keys.values() if key not in coco]
+    if missing:
+        raise KeyError(missing)
+    return {name: float(coco[key]) for name, key in keys.items()}
 
 
 def format_metrics(metrics):

@@ -1,8 +1,9 @@
 """Aggregate benchmark results into tables (Markdown, CSV, JSON) and a bar chart.
 
 Input: result dicts of finished runs (``runs.execute_run``), each with ``group``,
-``setting``, ``seed`` and ``metrics`` = COCO bbox AP values as fractions in [0, 1]
-(COCO's -1, "no object of this size in the test split", counts as missing).
+``setting``, ``seed`` and ``metrics`` = COCO bbox AP values (``METRICS``) and, for runs
+that evaluated masks, mask AP values (``SEGM_METRICS``) as fractions in [0, 1] (COCO's -1,
+"no object of this size in the test split", and a metric a run lacks count as missing).
 Everything reported is in **AP points** (fraction x 100).
 
 - cell (group, setting): mean and sample standard deviation (ddof 1) over seeds, with n;
@@ -23,14 +24,25 @@ from scipy import stats as sps
 
 from mmaug_is.core.io import atomic_open
 
-__all__ = ['METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell', 'format_gain',
-           'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain', 'paired_gains_csv',
-           'plot_bars', 'render_markdown', 'runs_csv', 'summarize', 'to_points', 'write_report']
+from .runs import METRIC_KEYS, SEGM_METRIC_KEYS
 
-METRICS = ('AP', 'AP50', 'AP75', 'APs')
-UNIT = ('AP points (COCO bbox AP x 100 on the TEST split, every AP read at the last of '
+__all__ = ['METRICS', 'SEGM_METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell',
+           'format_gain', 'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain',
+           'paired_gains_csv', 'plot_bars', 'render_markdown', 'runs_csv', 'summarize',
+           'table_metrics', 'to_points', 'write_report']
+
+METRICS = tuple(METRIC_KEYS)  # AP, AP50, AP75, APs of boxes
+SEGM_METRICS = tuple(SEGM_METRIC_KEYS)  # segm_AP, segm_AP50, segm_AP75: masks, where evaluated
+UNIT = ('AP points (COCO AP x 100 on the TEST split: boxes, and masks in the `segm_*` '
+        'metrics of instance-segmentation runs; every AP read at the last of '
         'proposal_nums detections per image: 300 with NucleiCocoMetric; runs recorded with '
         'mmdet\'s stock CocoMetric read the headline AP at 100)')
+
+
+def table_metrics(results):
+    """The metrics to tabulate: ``METRICS``, then ``SEGM_METRICS`` if any result has them."""
+    with_masks = any(SEGM_METRICS[0] in r['metrics'] for r in results)
+    return METRICS + (SEGM_METRICS if with_masks else ())
 
 
 def to_points(value):
@@ -95,14 +107,15 @@ def column_order(planned, earlier_results, baseline='original'):
     return _ordered(([baseline] if baseline in names else []) + names)
 
 
-def summarize(results, baseline='original', groups=None, settings=None, metrics=METRICS):
+def summarize(results, baseline='original', groups=None, settings=None, metrics=None):
     """Aggregate run results into the summary dict written to ``summary.json``.
 
     Args:
         results: result dicts (``group``, ``setting``, ``seed``, ``metrics``).
         baseline: the setting gains are measured against.
         groups, settings: row / column order (default: order of first appearance).
-        metrics: metric names present in every result's ``metrics``.
+        metrics: metric names to tabulate (default ``table_metrics(results)``); a result
+            without one of them is a missing value.
 
     Returns:
         ``{'unit', 'baseline', 'groups', 'settings', 'metrics': {metric: {'cells':
@@ -111,6 +124,7 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
         {setting: {...}}}}, 'runs': [...]}``.
     """
     groups = list(groups) if groups is not None else _ordered(r['group'] for r in results)
+    metrics = tuple(metrics) if metrics is not None else table_metrics(results)
     settings = (list(settings) if settings is not None
                 else _ordered(r['setting'] for r in results))
     values = {}  # (metric, group, setting) -> {seed: points}
@@ -119,7 +133,7 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
             cell = values.setdefault((metric, r['group'], r['setting']), {})
             if r['seed'] in cell:
                 raise ValueError(f'two results for {r["group"]}/{r["setting"]}/seed{r["seed"]}')
-            cell[r['seed']] = to_points(r['metrics'][metric])
+            cell[r['seed']] = to_points(r['metrics'].get(metric))
     others = [s for s in settings if s != baseline] if baseline in settings else []
     out = {'unit': UNIT, 'baseline': baseline, 'groups': groups, 'settings': settings,
            'metrics': {}}
@@ -148,7 +162,7 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
                                   'paired_gain': paired, 'paired_gain_all': pooled}
     out['runs'] = [{'run': r.get('run', f'{r["group"]}/{r["setting"]}/seed{r["seed"]}'),
                     'group': r['group'], 'setting': r['setting'], 'seed': r['seed'],
-                    **{m: _clean(to_points(r['metrics'][m])) for m in metrics},
+                    **{m: _clean(to_points(r['metrics'].get(m))) for m in metrics},
                     'train_seconds': r.get('train_seconds'),
                     'test_seconds': r.get('test_seconds')} for r in results]
     return out
@@ -215,17 +229,18 @@ def metric_markdown(summary, metric):
     return lines + ['']
 
 
-def _runs_section(results):
+def _runs_section(results, metrics):
     rows = []
     for r in results:
-        pts = [_fmt(_clean(to_points(r['metrics'][m]))) for m in METRICS]
+        pts = [_fmt(_clean(to_points(r['metrics'].get(m)))) for m in metrics]
         train_min = r.get('train_seconds')
         rows.append([f'`{r["run"]}`', *pts,
                      '—' if train_min is None else f'{train_min / 60:.1f}'
                      + (' (resumed)' if r.get('resumed_training') else ''),
                      '—' if r.get('test_seconds') is None else f'{r["test_seconds"]:.0f}'])
     lines = ['## Runs', '']
-    lines += _md_table(['run', *METRICS, 'train min', 'test s'], rows, 'l' + 'r' * 6)
+    lines += _md_table(['run', *metrics, 'train min', 'test s'], rows,
+                       'l' + 'r' * (len(metrics) + 2))
     lines += ['', '<details><summary>Commands of every run (from the repository root)'
               '</summary>', '', '```bash']
     for r in results:
@@ -285,23 +300,26 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
     if chart:
         lines += [f'![AP per setting]({chart})', '']
     lines += bootstrap_markdown(bootstrap_rows, summary['settings'], summary['baseline'])
-    lines += _runs_section(results)
+    lines += _runs_section(results, list(summary['metrics']))
     return '\n'.join(lines)
 
 
 def bootstrap_markdown(rows, settings, baseline):
     """Markdown lines: per (group, seed) the gain of each setting over ``baseline`` on the
-    full test split with its paired-bootstrap interval, AP and AP50; [] without rows."""
+    full test split with its paired-bootstrap interval: AP, AP50, AP75 and, where the rows
+    hold them, their mask counterparts ``segm_*``; [] without rows."""
     if not rows:
         return []
     level, n_boot = rows[0]['level'], rows[0]['n_boot']
     columns = [s for s in settings if s != baseline and any(r['setting'] == s for r in rows)]
+    shown = [m for m in METRICS[:3] + SEGM_METRICS if any(r['metric'] == m for r in rows)]
     lines = ['## Paired bootstrap over test images', '',
              f'Gain over `{baseline}` of the same detector and seed on the same test images '
              f'(AP points), with the {100 * level:.0f}% percentile interval over {n_boot} '
              'resamples of the test images with replacement (resampling seed 0). It measures '
              'test-set sampling noise, not training noise (the seeds above do that); `*`: the '
-             'interval excludes 0.', '']
+             'interval excludes 0.' + (' `segm_*`: the same for masks (mask IoU).'
+                                        if set(shown) & set(SEGM_METRICS) else ''), '']
     if any(r['seed'] == 'pooled' for r in rows):
         lines += ['Seed `pooled`: the mean gain over the seeds both settings have (n below), '
                   'with the BCa interval (`scipy.stats.bootstrap`) of resamples that draw the '
@@ -311,7 +329,7 @@ def bootstrap_markdown(rows, settings, baseline):
     keys = sorted(dict.fromkeys((r['group'], r['seed']) for r in rows),
                   key=lambda key: (key[0], key[1] == 'pooled', str(key[1])))
     n_seeds = {(r['group'], r['setting']): r['n_seeds'] for r in rows if 'n_seeds' in r}
-    for metric in ('AP', 'AP50', 'AP75'):
+    for metric in shown:
         lines += [f'{metric}:', '', '| detector | seed | ' + ' | '.join(columns) + ' |',
                   '|:---|---:|' + '---:|' * len(columns)]
         for group, seed in keys:
@@ -383,20 +401,24 @@ def paired_gains_csv(summary):
 
 def runs_csv(summary):
     """CSV of every finished run (AP points and seconds)."""
-    keys = ['run', 'group', 'setting', 'seed', *METRICS, 'train_seconds', 'test_seconds']
+    keys = ['run', 'group', 'setting', 'seed', *summary['metrics'], 'train_seconds',
+            'test_seconds']
     return _csv_text([keys] + [[_csv_value(r.get(k)) for k in keys] for r in summary['runs']])
 
 
-def plot_bars(summary, path, metrics=METRICS):
-    """Bar chart PNG: one panel per group, bars = settings per metric, std error bars."""
+def plot_bars(summary, path):
+    """Bar chart PNG: one panel per group, bars = settings per metric (every metric of the
+    summary), std error bars."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    groups, settings = summary['groups'], summary['settings']
+    groups, settings, metrics = summary['groups'], summary['settings'], list(summary['metrics'])
     cols = min(len(groups), 2)
     rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.8 * rows), squeeze=False)
+    panel_width = max(6.5, 1.6 * len(metrics))
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_width * cols, 3.8 * rows),
+                             squeeze=False)
     x = np.arange(len(metrics))
     width = 0.8 / max(len(settings), 1)
     colours = plt.get_cmap('tab10')
@@ -443,7 +465,7 @@ def write_report(out_dir, name, results, baseline='original', groups=None, setti
     summary.update(name=name, invocations=list(invocations), environment=environment or {},
                    failed=[{'run': f.run.name, 'stage': f.stage, 'reason': f.reason,
                             'log': str(f.log) if f.log else None} for f in failures])
-    for metric in METRICS:
+    for metric in summary['metrics']:
         _write_text(out_dir / f'{metric}.csv', metric_csv(summary, metric))
     _write_text(out_dir / 'paired_gains.csv', paired_gains_csv(summary))
     _write_text(out_dir / 'runs.csv', runs_csv(summary))

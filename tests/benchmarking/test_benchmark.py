@@ -22,7 +22,8 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, detec
                                    execute_runs, explicit_groups, find_test_metrics,
                                    mean_std, paired_gain, plan_runs, run_state, summarize,
                                    write_report)
-from mmaug_is.benchmarking.runs import RunFailed, execute_run, parse_setting
+from mmaug_is.benchmarking.runs import RunFailed, execute_run, parse_setting, run_metrics
+from mmaug_is.benchmarking.runs import test_outputs as outputs_of_test  # not a test
 from mmaug_is.benchmarking.tables import column_order
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +138,68 @@ def test_write_report_files(tmp_path, synthetic_results):
     assert summary['failed'][0]['run'] == 'det_b/iaaa/seed2'
     chart = cv2.imread(str(tmp_path / 'bars.png'))
     assert chart is not None and chart.shape[0] > 200 and chart.std() > 0
+    assert '## segm_AP' not in md and not (tmp_path / 'segm_AP.csv').exists()  # boxes only
+
+
+def test_tables_gain_mask_columns_when_runs_have_mask_metrics(tmp_path, synthetic_results):
+    """Mask runs (det_a) report segm_AP / segm_AP50 / segm_AP75 beside the box metrics;
+    box-only runs (det_b) leave those cells empty."""
+    for r in synthetic_results:
+        if r['group'] == 'det_a':
+            r['metrics'].update(segm_AP=r['metrics']['AP'] - 0.05, segm_AP50=0.45,
+                                segm_AP75=0.15)
+    summary = write_report(tmp_path, 'masks', synthetic_results)
+    assert list(summary['metrics']) == ['AP', 'AP50', 'AP75', 'APs', 'segm_AP', 'segm_AP50',
+                                        'segm_AP75']
+    segm = summary['metrics']['segm_AP']
+    assert segm['cells']['det_a']['original'] == {
+        'n': 3, 'mean': 17.0, 'std': 2.0, 'values': {'0': 15.0, '1': 17.0, '2': 19.0}}
+    assert segm['cells']['det_b']['iaaa']['n'] == 0
+    assert segm['paired_gain']['det_a']['iaaa']['mean'] == pytest.approx(4 / 3, abs=1e-4)
+    md = (tmp_path / 'masks.md').read_text()
+    assert md.index('## APs') < md.index('## segm_AP\n') < md.index('## segm_AP75')
+    assert '| `det_a` | 17.00 ± 2.00 (n=3) | 18.33 ± 2.08 (n=3) |' in md
+    assert '| `det_b` | — | — |' in md
+    assert '| run | AP | AP50 | AP75 | APs | segm_AP | segm_AP50 | segm_AP75 |' in md
+    with open(tmp_path / 'segm_AP50.csv', newline='') as handle:
+        rows = list(csv.DictReader(handle))
+    assert float(rows[0]['original mean']) == 45.0 and rows[1]['original mean'] == ''
+    with open(tmp_path / 'runs.csv', newline='') as handle:
+        runs = {r['run']: r for r in csv.DictReader(handle)}
+    assert float(runs['det_a/iaaa/seed1']['segm_AP']) == pytest.approx(19.0)
+    assert runs['det_b/iaaa/seed1']['segm_AP'] == ''
+    with open(tmp_path / 'paired_gains.csv', newline='') as handle:
+        assert 'segm_AP75' in {r['metric'] for r in csv.DictReader(handle)}
+
+
+def test_run_metrics_adds_mask_metrics_when_the_test_evaluated_masks():
+    box = {'coco/bbox_mAP': 0.3, 'coco/bbox_mAP_50': 0.6, 'coco/bbox_mAP_75': 0.3,
+           'coco/bbox_mAP_s': 0.2}
+    assert run_metrics(box) == {'AP': 0.3, 'AP50': 0.6, 'AP75': 0.3, 'APs': 0.2}
+    masks = dict(box, **{'coco/segm_mAP': 0.25, 'coco/segm_mAP_50': 0.55,
+                         'coco/segm_mAP_75': 0.2, 'coco/segm_mAP_s': 0.1})
+    assert run_metrics(masks) == {'AP': 0.3, 'AP50': 0.6, 'AP75': 0.3, 'APs': 0.2,
+                                  'segm_AP': 0.25, 'segm_AP50': 0.55, 'segm_AP75': 0.2}
+    for missing, metrics in (('coco/segm_mAP_75', masks), ('coco/bbox_mAP_s', box)):
+        with pytest.raises(KeyError, match=missing):
+            run_metrics({k: v for k, v in metrics.items() if k != missing})
+
+
+def test_test_outputs_list_mask_predictions_when_written(tmp_path):
+    runner = ToolRunner(tools_dir=tmp_path, cwd=tmp_path, python=sys.executable)
+    (run, ) = plan_runs(explicit_groups([f'a={SAMPLE_CFG}']), [0], tmp_path / 'work')
+    test_dir = run.work_dir / 'test'
+    test_dir.mkdir(parents=True)
+    (tmp_path / 'test.json').write_text('{}')
+    (test_dir / SAMPLE_CFG.name).write_text("test_evaluator = dict(ann_file='test.json')\n")
+    (test_dir / 'predictions.bbox.json').write_text('[]')
+    boxes_only = outputs_of_test(run, runner, since=0)
+    assert boxes_only == {'predictions': 'work/faster_rcnn_r18_sample/a/seed0/test/'
+                          'predictions.bbox.json', 'test_ann_file': 'test.json'}
+    (test_dir / 'predictions.segm.json').write_text('[]')
+    assert outputs_of_test(run, runner, since=0) == dict(
+        boxes_only, segm_predictions='work/faster_rcnn_r18_sample/a/seed0/test/'
+        'predictions.segm.json')
 
 
 # -------------------------------------------------------------------------- planning

@@ -2,9 +2,10 @@
 
 Detections are the real dsb2018_fluo test boxes with seeded jitter, misses and false
 positives (the most crowded image gets 150 confident false positives, so AP at 100 and at
-300 detections differ). pycocotools' COCOeval is the independent reference: for the full
-test set and for a resample with repeated images (built as a COCO set with duplicated
-images).
+300 detections differ); mask detections are the real masks shifted by a pixel or two, with
+misses and false positives alike. pycocotools' COCOeval is the independent reference: for
+the full test set and for a resample with repeated images (built as a COCO set with
+duplicated images).
 """
 import contextlib
 import copy
@@ -13,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -50,14 +52,44 @@ def _detections(gt_dataset, seed, jitter=0.15, miss=0.2, crowded_image=True):
     return dets
 
 
-def _pycocotools_stats(gt_dataset, dets):
+def _mask_detections(gt_dataset, seed, miss=0.2):
+    """Seeded noisy mask detections of the ground-truth masks (COCO result list with RLE
+    ``segmentation``): each mask shifted by up to 2 px, some missed, and 150 confident
+    false positives on the most crowded image."""
+    rng = np.random.default_rng(seed)
+    sizes = {im['id']: (im['height'], im['width']) for im in gt_dataset['images']}
+
+    def detection(image_id, mask, score):
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        rle['counts'] = rle['counts'].decode('ascii')
+        return dict(image_id=image_id, category_id=1, segmentation=rle, score=score)
+
+    dets = []
+    for ann in gt_dataset['annotations']:
+        if rng.random() < miss:
+            continue
+        rle = dict(ann['segmentation'], counts=ann['segmentation']['counts'].encode())
+        shift = [int(v) for v in rng.integers(-2, 3, 2)]
+        mask = np.roll(mask_utils.decode(rle), shift, axis=(0, 1))
+        dets.append(detection(ann['image_id'], mask, float(rng.uniform(0.3, 1.0))))
+    counts = np.bincount([a['image_id'] for a in gt_dataset['annotations']])
+    crowded = int(np.argmax(counts))
+    for _ in range(150):
+        mask = np.zeros(sizes[crowded], dtype=np.uint8)
+        y, x = (int(v) for v in rng.integers(0, 240, 2))
+        mask[y:y + 8, x:x + 8] = 1
+        dets.append(detection(crowded, mask, float(rng.uniform(.5, 1))))
+    return dets
+
+
+def _pycocotools_stats(gt_dataset, dets, iou_type='bbox'):
     """NucleiCocoMetric's AP, AP50, AP75, APs (pycocotools, maxDets 10/100/300; the headline
     AP at 300 too)."""
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = copy.deepcopy(gt_dataset)
         gt.createIndex()
-        evaluator = COCOeval(gt, gt.loadRes(copy.deepcopy(dets)), 'bbox')
+        evaluator = COCOeval(gt, gt.loadRes(copy.deepcopy(dets)), iou_type)
         evaluator.params.maxDets = [10, 100, 300]
         evaluator.evaluate()
         evaluator.accumulate()
@@ -84,6 +116,17 @@ def test_full_test_set_reproduces_pycocotools(gt_file, gt_dataset):
         assert ours[metric] == pytest.approx(value, abs=1e-12), metric
     # the crowded image makes 100 detections per image (mmdet's "AP") differ from 300
     assert coco_stats(match_images(gt_file, dets, max_dets=100))['AP50'] < ours['AP50']
+
+
+def test_masks_reproduce_pycocotools_segm(gt_file, gt_dataset):
+    dets = _mask_detections(gt_dataset, seed=1)
+    expected = _pycocotools_stats(gt_dataset, dets, 'segm')
+    ours = coco_stats(match_images(gt_file, dets, iou_type='segm'))
+    for metric, value in expected.items():
+        assert ours[metric] == pytest.approx(value, abs=1e-12), metric
+    assert 0.2 < ours['AP'] < 0.9  # shifted masks: good at IoU 0.5, worse at 0.95
+    assert coco_stats(match_images(gt_file, dets, max_dets=100, iou_type='segm'))['AP50'] \
+        < ours['AP50']
 
 
 def test_resample_with_repeats_equals_pycocotools_on_duplicated_images(gt_file, gt_dataset):
@@ -164,6 +207,35 @@ def test_benchmark_rows_are_cached_beside_the_predictions(gt_file, gt_dataset, t
     ap = next(r for r in rows if r['metric'] == 'AP')
     assert f'| `det` | 0 | {ap["gain"]:+.2f} [{ap["low"]:+.2f}, {ap["high"]:+.2f}]*' in text
     assert 'saaa' not in text  # no predictions: no column
+
+
+def test_mask_rows_beside_box_rows_when_runs_kept_masks(gt_file, gt_dataset, tmp_path):
+    results = []
+    for setting, jitter, miss in (('original', 0.25, 0.4), ('iaaa', 0.05, 0.05)):
+        test_dir = tmp_path / setting / 'test'
+        test_dir.mkdir(parents=True)
+        (test_dir / 'predictions.bbox.json').write_text(
+            json.dumps(_detections(gt_dataset, seed=4, jitter=jitter)))
+        (test_dir / 'predictions.segm.json').write_text(
+            json.dumps(_mask_detections(gt_dataset, seed=4, miss=miss)))
+        results.append(dict(group='det', setting=setting, seed=0, test_ann_file=str(gt_file),
+                            predictions=f'{setting}/test/predictions.bbox.json',
+                            segm_predictions=f'{setting}/test/predictions.segm.json'))
+    rows = run_bootstrap_gains(results, 'original', tmp_path, n_boot=50)
+    assert [r['metric'] for r in rows] == ['AP', 'AP50', 'AP75', 'APs', 'segm_AP',
+                                           'segm_AP50', 'segm_AP75', 'segm_APs']
+    segm = {r['metric']: r for r in rows if r['metric'].startswith('segm_')}
+    alone = paired_bootstrap(gt_file, tmp_path / 'original/test/predictions.segm.json',
+                             tmp_path / 'iaaa/test/predictions.segm.json', n_boot=50,
+                             iou_type='segm')
+    assert segm['segm_AP']['gain'] == pytest.approx(alone['AP'].gain) and alone['AP'].gain > 0
+    assert (tmp_path / 'iaaa/test/bootstrap_segm_vs_original.json').is_file()
+    pooled = run_pooled_gains(results, 'original', tmp_path, n_boot=20)
+    assert [r['metric'] for r in pooled] == ['AP', 'AP50', 'AP75', 'segm_AP', 'segm_AP50',
+                                             'segm_AP75']
+    assert (tmp_path / 'iaaa/test/pooled_bootstrap_segm_vs_original.json').is_file()
+    text = '\n'.join(bootstrap_markdown(rows + pooled, ['original', 'iaaa'], 'original'))
+    assert 'segm_AP:' in text and 'segm_AP75:' in text and 'mask IoU' in text
 
 
 def test_pooled_bootstrap_pools_seeds_and_finds_a_real_gain(gt_file, gt_dataset):

@@ -6,7 +6,11 @@
 # values up with `{{_base_.nuclei_...}}`. Images hold up to ~200 nuclei, so COCO
 # evaluation keeps up to 300 detections per image (proposal_nums -> maxDets) and reads
 # every AP there: NucleiCocoMetric is mmdet's CocoMetric with the headline AP at 300
-# (pycocotools reads it at 100 whatever maxDets says).
+# (pycocotools reads it at 100 whatever maxDets says). Instance-segmentation configs
+# (Mask R-CNN) train on `nuclei_mask_train_pipeline` (masks loaded) and evaluate
+# `nuclei_mask_metric` (box and mask AP, both at 300); CocoMetric reads the ground truth
+# from the annotation file, so the test pipeline stays the same. Every config draws
+# `--show-dir` images with `nuclei_visualizer` (outlines, no labels over the cells).
 custom_imports = dict(imports=['mmaug_is'], allow_failed_imports=False)
 nuclei_metainfo = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
 nuclei_img_scale = (512, 512)  # 256x256 sources upsampled x2 for detectors
@@ -17,6 +21,10 @@ nuclei_train_pipeline = [
     dict(type='Resize', scale=nuclei_img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     dict(type='PackDetInputs'),
+]
+nuclei_mask_train_pipeline = [
+    dict(step, with_mask=True) if step['type'] == 'LoadAnnotations' else step
+    for step in nuclei_train_pipeline
 ]
 nuclei_test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -79,3 +87,5 @@ nuclei_val_dataloader = _eval_split('val')
 nuclei_test_dataloader = _eval_split('test')
 nuclei_val_evaluator = _evaluator('val')
 nuclei_test_evaluator = _evaluator('test')
+nuclei_mask_metric = ['bbox', 'segm']
+nuclei_visualizer = dict(type='OutlineVisualizer', line_width=1)

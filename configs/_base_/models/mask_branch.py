@@ -1,0 +1,23 @@
+# Mask R-CNN's mask branch for one class (as mmdet's _base_/models/mask-rcnn_r50_fpn.py:
+# RoIAlign 14x14 on the FPN levels -> four 3x3 convs -> one 28x28 mask per RoI, trained on
+# the positive RoIs of the box head's sampler). Beside a Faster R-CNN FPN config in
+# `_base_`, `model = {{_base_.mask_branch}}` makes it Mask R-CNN and leaves everything
+# else (backbone, RPN, box head, sampling, NMS, detections per image) as it was.
+mask_branch = dict(
+    type='MaskRCNN',
+    data_preprocessor=dict(pad_mask=True),
+    roi_head=dict(
+        mask_roi_extractor=dict(
+            type='SingleRoIExtractor',
+            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+            out_channels=256,
+            featmap_strides=[4, 8, 16, 32]),
+        mask_head=dict(
+            type='FCNMaskHead',
+            num_convs=4,
+            in_channels=256,
+            conv_out_channels=256,
+            num_classes=1,
+            loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
+    train_cfg=dict(rcnn=dict(mask_size=28)),
+    test_cfg=dict(rcnn=dict(mask_thr_binary=0.5)))

@@ -1,0 +1,7 @@
+# Cascade Mask R-CNN R-101 FPN trained on real + IAAA data: the baseline with only
+# its training dataset changed (IAAA column).
+_base_ = ['../baselines/cascade_mask_rcnn_r101.py', '../_base_/synthetic/iaaa.py']
+
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='RealPlusSyntheticDataset',
+    real=_base_.train_dataloader.dataset, synthetic=_base_.iaaa_dataset))
