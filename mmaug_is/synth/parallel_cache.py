@@ -1,10 +1,11 @@
 """One COCO cache (``coco_cache``) written by several processes: the ranks of a
 ``torch.distributed`` job, or a pool of local worker processes.
 
-Rank ``k`` of ``m`` makes the missing samples ``i`` with ``i % m == k``, worker ``k`` of a
-pool every ``m``-th missing sample (``coco_cache.shard_indices``); each image and part is
-written atomically. Once every process is done, one (rank 0, or the parent of the pool)
-merges the parts, draws the contact sheet and writes ``annotations.json`` last. Nothing
+Rank ``k`` of ``m`` makes the missing samples ``i`` with ``i % m == k``
+(``coco_cache.shard_indices``); a local pool hands out chunks of missing samples as its
+workers free up. Each image and part is written atomically. Once every process is done,
+one (rank 0, or the parent of the pool) merges the parts, draws the contact sheet and
+writes ``annotations.json`` last. Nothing
 is generated twice, nobody reads a file before it is complete, and since sample ``i``
 depends only on the seed and ``i`` the cache is the same bytes as one written by a single
 process. An interrupted run keeps its parts; a rerun with any number of processes makes
@@ -18,7 +19,7 @@ from mmengine.dist import barrier, broadcast_object_list, get_dist_info
 from tqdm import tqdm
 
 from .coco_cache import (ANNOTATIONS_FILE, ensure_coco_cache, finish_coco_cache, is_complete,
-                         missing_indices, part_path, shard_indices, write_parts)
+                         missing_indices, write_parts)
 
 __all__ = ['ensure_coco_cache_across_ranks', 'ensure_coco_cache_in_processes',
            'on_rank0_first']
@@ -87,26 +88,36 @@ def _one_thread_per_process():
         torch.set_num_threads(threads[1])
 
 
+CHUNK = 4  # samples per task of a local pool: small enough to balance uneven samples
+_POOL_MAKE_SAMPLE = None  # the pool's make_sample, inherited by its forked workers
+
+
+def _write_chunk(task):
+    """Pool task ``(folder, indices)``: write the parts of ``indices``; returns how many."""
+    folder, indices = task
+    write_parts(folder, indices, _POOL_MAKE_SAMPLE, progress=False)
+    return len(indices)
+
+
 def _write_in_pool(folder, todo, make_sample, workers, progress):
-    """Write the parts of ``todo`` in ``workers`` forked processes, worker ``k`` taking
-    ``shard_indices(todo, (k, workers))``; a progress bar counts the parts written. The
-    first failure stops the pool and is raised here. Forked, not spawned: the workers
-    start at once with the modules and the generator already loaded (a spawned worker
-    would import torch and mmdet again, seconds each)."""
-    with _one_thread_per_process(), \
-            multiprocessing.get_context('fork').Pool(workers) as pool, \
-            tqdm(total=len(todo), desc=f'generate {folder.name} ({workers} processes)',
-                 disable=not progress) as bar:
-        jobs = [pool.apply_async(write_parts, (folder, shard_indices(todo, (k, workers)),
-                                               make_sample, False)) for k in range(workers)]
-        while jobs:
-            jobs[0].wait(0.5)
-            for job in [job for job in jobs if job.ready()]:
-                job.get()  # re-raises a worker's error; leaving the block terminates the pool
-                jobs.remove(job)
-            done = sum(part_path(folder, i).is_file() for i in todo)
-            if done > bar.n:
-                bar.update(done - bar.n)
+    """Write the parts of ``todo`` in ``workers`` forked processes, handed out in chunks of
+    ``CHUNK`` samples as workers free up (samples differ in cost); a progress bar counts
+    the parts written. The first failure stops the pool and is raised here. Forked, not
+    spawned: the workers start at once with the modules and the generator already loaded
+    and inherit ``make_sample`` (a spawned worker would import torch and mmdet again,
+    seconds each, and each task would pickle the generator)."""
+    global _POOL_MAKE_SAMPLE
+    chunks = [todo[at:at + CHUNK] for at in range(0, len(todo), CHUNK)]
+    _POOL_MAKE_SAMPLE = make_sample
+    try:
+        with _one_thread_per_process(), \
+                multiprocessing.get_context('fork').Pool(workers) as pool, \
+                tqdm(total=len(todo), desc=f'generate {folder.name} ({workers} processes)',
+                     disable=not progress) as bar:
+            for written in pool.imap_unordered(_write_chunk, [(folder, c) for c in chunks]):
+                bar.update(written)
+    finally:
+        _POOL_MAKE_SAMPLE = None
 
 
 def ensure_coco_cache_in_processes(folder, n_samples, make_sample, categories, meta=None,
