@@ -216,6 +216,8 @@ def test_saaa_with_two_workers(polygon_source, tmp_path):
             polygon_source, 'saaa', outs[-1], 2, '--workers', workers,
             '--mask-checkpoint', str(SAAA_TINY / 'mask_ddpm.pth'),
             '--pix2pix-checkpoint', str(SAAA_TINY / 'pix2pix.pth'),
+            '--options', 'generator.mask_bank=16',  # a small bank, built by the first run
             cache_root=tmp_path / 'cache'))
     check_coco_set(outs[0], 2)
+    assert len(list((tmp_path / 'cache' / 'saaa_mask_banks').glob('mask_bank-*.npz'))) == 1
     assert file_digests(outs[0]) == file_digests(outs[1])

@@ -5,11 +5,14 @@ SCO sizes), ``train_masks.log`` and ``samples/masks_iter_XXXXXX.png`` (rows: rea
 raw DDIM samples, post-processed masks; the acceptance rate in the title).
 
 CPU setting (dsb2018_fluo train, ~1000 SCOs, 2 cores; see benchmarks/results/bench_saaa.md):
+64 px masks (the paper's scale; the defaults: --size 64 --channels 16,16,32,64, attention
+on the 8x8 level), ~0.8-1.2 s of one core per iteration of batch 32:
     OMP_NUM_THREADS=2 python tools/saaa_train_masks.py \
         --ann-file ../shared/data/dsb2018_fluo/annotations/train.json \
         --img-dir ../shared/data/dsb2018_fluo/images --work-dir work_dirs/saaa_fluo \
-        --size 32 --channels 16,32,64 --batch-size 32 --iters 1500
-GPU users: --size 64 --channels 64,128,128 --epochs 200.
+        --batch-size 32 --iters 1500
+The former 32 px setting (--size 32 --channels 16,32,64) costs ~0.5 s per iteration.
+GPU users: --channels 64,128,128 --epochs 200.
 """
 import argparse
 from pathlib import Path
@@ -28,12 +31,14 @@ CKPT_NAME = 'mask_ddpm.pth'
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_args(parser, default_size=32, default_batch=32)
-    parser.add_argument('--channels', default='16,32,64',
-                        help='UNet block_out_channels, comma separated')
+    add_common_args(parser, default_size=64, default_batch=32)
+    parser.add_argument('--channels', default='16,16,32,64',
+                        help='UNet block_out_channels, comma separated (one per level; '
+                             'each level halves the resolution)')
     parser.add_argument('--layers-per-block', type=int, default=1)
-    parser.add_argument('--attention-levels', default='2',
-                        help='UNet levels with self-attention, comma separated ("" = none)')
+    parser.add_argument('--attention-levels', default=None,
+                        help='UNet levels with self-attention, comma separated ("" = none; '
+                             'default: the last, lowest-resolution level)')
     parser.add_argument('--lr', type=float, default=5e-4)
     parser.add_argument('--ema-decay', type=float, default=0.995)
     parser.add_argument('--sample-steps', type=int, default=25,
@@ -78,9 +83,12 @@ def main(argv=None):
     if run.state:
         trainer = MaskDDPMTrainer.from_checkpoint(run.state, ds)
     else:
-        cfg = MaskDDPMConfig(image_size=args.size, block_out_channels=_ints(args.channels),
+        channels = _ints(args.channels)
+        attention = ((len(channels) - 1, ) if args.attention_levels is None
+                     else _ints(args.attention_levels))
+        cfg = MaskDDPMConfig(image_size=args.size, block_out_channels=channels,
                              layers_per_block=args.layers_per_block,
-                             attention_levels=_ints(args.attention_levels))
+                             attention_levels=attention)
         trainer = MaskDDPMTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
                                   ema_decay=args.ema_decay, seed=args.seed)
     trainer.sample_steps = args.sample_steps

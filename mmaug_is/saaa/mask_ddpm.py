@@ -111,20 +111,32 @@ class MaskDDPM(torch.nn.Module):
         """Draw ``n`` raw samples ``(n,1,S,S)`` in [-1, 1] (not yet thresholded).
 
         Args:
+            generator: one ``torch.Generator`` for the whole batch, or a list of ``n``
+                (sample ``i`` draws all its noise from ``generator[i]``: it is then the
+                same sample whatever batch it is drawn in, up to floating point, see
+                ``sample_clean_masks``).
             sampler: ``'ddim'`` (deterministic, eta=0, ``steps`` steps) or ``'ddpm'``
                 (ancestral; ``steps`` ignored, all ``num_train_timesteps`` are used).
         """
         scheduler = build_scheduler(self.cfg, sampler)
         scheduler.set_timesteps(self.cfg.num_train_timesteps if sampler == 'ddpm' else steps)
         size = self.cfg.image_size
-        x = torch.randn((n, 1, size, size), generator=generator)
+        if isinstance(generator, (list, tuple)):
+            if len(generator) != n:
+                raise ValueError(f'MaskDDPM.sample: {len(generator)} generators for {n} samples')
+            generator = list(generator)
+            x = torch.cat([torch.randn((1, 1, size, size), generator=g) for g in generator]
+                          or [torch.zeros((0, 1, size, size))])
+        else:
+            x = torch.randn((n, 1, size, size), generator=generator)
         was_training = self.unet.training
         self.unet.eval()
         for t in scheduler.timesteps:
             eps = self.unet(x, t).sample
             if sampler == 'ddpm':
+                # diffusers' randn_tensor draws sample i's noise from generator[i] of a list
                 x = scheduler.step(eps, t, x, generator=generator).prev_sample
-            else:
+            else:  # eta=0: DDIMScheduler.step draws no noise at all
                 x = scheduler.step(eps, t, x, eta=0.0).prev_sample
         self.unet.train(was_training)
         return x.clamp_(-1, 1)
@@ -206,35 +218,66 @@ class MaskSamplingError(RuntimeError):
     """Raised when too few generated masks pass the filter within the retry budget."""
 
 
+def mask_generators(seeds):
+    """One CPU ``torch.Generator`` per seed (the per-mask noise streams)."""
+    return [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+
+
 def sample_clean_masks(model, mask_filter, n, generator, sampler='ddim', steps=50,
                        max_retries=10, batch_size=64):
     """Generate ``n`` accepted canonical masks, resampling rejected ones.
+
+    Mask ``i`` has its own noise stream (``generator[i]`` of a list of ``n``; a single
+    ``torch.Generator`` first draws ``n`` seeds for them): its first accepted draw is
+    mask ``i``. So a mask does not depend on the other masks, the batch size or how many
+    of the others were rejected: sampling ``k`` masks in one batch gives the masks of ``k``
+    one-at-a-time calls with the same streams. DDIM (eta=0) is deterministic after the
+    initial noise; what may differ between batch compositions is the UNet's floating
+    point (oneDNN/BLAS pick kernels by batch shape): ~1e-6 per UNet pass, ~1e-4 on the
+    raw samples of a trained model after 25 DDIM steps (more for random weights), which
+    very rarely moves a pixel across the threshold.
 
     Returns:
         np.ndarray ``(n, S, S)`` bool.
 
     Raises:
-        MaskSamplingError: after ``max_retries`` rounds still fewer than ``n`` accepted;
-            the message lists the rejection reasons.
+        MaskSamplingError: when after ``max_retries`` rounds some mask still has no
+            accepted draw; the message lists the rejection reasons.
     """
-    accepted, reasons = [], {}
+    if isinstance(generator, torch.Generator):
+        generator = mask_generators(torch.randint(0, 2 ** 62, (n,), generator=generator))
+    generators = list(generator)
+    if len(generators) != n:
+        raise ValueError(f'sample_clean_masks: {len(generators)} generators for {n} masks')
+    masks, pending, reasons = [None] * n, list(range(n)), {}
     for _ in range(max_retries + 1):
-        need = n - len(accepted)
-        if need <= 0:
+        if not pending:
             break
-        for start in range(0, need, batch_size):
-            count = min(batch_size, need - start)
-            raw = model.sample(count, generator, sampler=sampler, steps=steps)
-            for sample in raw[:, 0].numpy():
+        rejected = []
+        for start in range(0, len(pending), batch_size):
+            slots = pending[start:start + batch_size]
+            raw = model.sample(len(slots), [generators[i] for i in slots], sampler=sampler,
+                               steps=steps)
+            for i, sample in zip(slots, raw[:, 0].numpy()):
                 mask, reason = mask_filter.clean(sample)
                 if mask is None:
-                    key = reason.split(' ')[0] if reason.startswith('area') else reason
-                    reasons[key] = reasons.get(key, 0) + 1
+                    count_rejection(reasons, reason)
+                    rejected.append(i)
                 else:
-                    accepted.append(mask)
-    if len(accepted) < n:
+                    masks[i] = mask
+        pending = rejected
+    if pending:
         raise MaskSamplingError(
-            f'mask DDPM produced only {len(accepted)}/{n} valid masks after {max_retries} '
+            f'mask DDPM produced only {n - len(pending)}/{n} valid masks after {max_retries} '
             f'retries (rejections: {reasons}); the model is probably under-trained — train '
             f'longer, or raise max_retries')
-    return np.stack(accepted[:n])
+    if n == 0:
+        size = model.cfg.image_size if hasattr(model, 'cfg') else 0
+        return np.zeros((0, size, size), dtype=bool)
+    return np.stack(masks)
+
+
+def count_rejection(reasons, reason):
+    """Add one ``MaskFilter.clean`` rejection ``reason`` to the ``reasons`` counts."""
+    key = reason.split(' ')[0] if reason.startswith('area') else reason
+    reasons[key] = reasons.get(key, 0) + 1

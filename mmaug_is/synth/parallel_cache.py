@@ -10,12 +10,13 @@ is generated twice, nobody reads a file before it is complete, and since sample 
 depends only on the seed and ``i`` the cache is the same bytes as one written by a single
 process. An interrupted run keeps its parts; a rerun with any number of processes makes
 only the missing ones. Across machines, the cache folder must be on a shared file system.
+mmengine (the rank functions) is imported only by the functions that need it, so
+``mmaug_is.synth`` imports without it.
 """
 import contextlib
 import multiprocessing
 from pathlib import Path
 
-from mmengine.dist import barrier, broadcast_object_list, get_dist_info
 from tqdm import tqdm
 
 from .coco_cache import (ANNOTATIONS_FILE, ensure_coco_cache, finish_coco_cache, is_complete,
@@ -29,6 +30,8 @@ def on_rank0_first(fn):
     """Call ``fn()`` on rank 0, then, after a barrier, on the other ranks: what ``fn``
     caches on disk (e.g. the real-data assets) is built once and read by the others. In a
     single process: just ``fn()``."""
+    from mmengine.dist import barrier, get_dist_info
+
     rank, _ = get_dist_info()
     if rank == 0:
         fn()
@@ -50,6 +53,8 @@ def ensure_coco_cache_across_ranks(folder, n_samples, make_sample, categories, m
         generator and the assets it caches), so it is built once, on rank 0.
     Returns the path of ``annotations.json`` (complete on every rank).
     """
+    from mmengine.dist import barrier, broadcast_object_list, get_dist_info
+
     folder = Path(folder)
     rank, world_size = get_dist_info()
     complete = [is_complete(folder) if rank == 0 else None]

@@ -51,7 +51,8 @@ def test_output_shape_is_the_generated_shape(kind, sample_root, tmp_path):
         'copypaste': lambda: CopyPasteDataset(**common),
         'saaa': lambda: SAAADataset(mask_checkpoint=SAAA_TINY / 'mask_ddpm.pth',
                                     pix2pix_checkpoint=SAAA_TINY / 'pix2pix.pth',
-                                    generator=dict(steps=5, max_cells=3), **common),
+                                    generator=dict(steps=5, max_cells=3, mask_bank=16),
+                                    **common),
     }[kind]()
     generator = dataset.generator
     for index in range(3):

@@ -73,8 +73,7 @@ class RealMasks(MaskGenerator):
         self.real = masks
 
     def sample(self, n, generator):
-        idx = torch.randint(0, len(self.real), (n,), generator=generator).numpy()
-        return self.real[idx]
+        return self.real[generator.integers(0, len(self.real), size=n)]  # the image's rng
 
 
 def _generator(sco32, stats, backgrounds, fmt=None, **kwargs):
@@ -160,14 +159,14 @@ def test_from_checkpoints(sco32, fluo_stats_and_backgrounds, tmp_path):
     stats.save(tmp_path / 'stats.json')
     for stats_arg in (stats, stats.to_dict(), tmp_path / 'stats.json'):
         gen = SAAAGenerator.from_checkpoints(mask_ckpt, p2p_ckpt, stats_arg, backgrounds,
-                                             sampler='ddpm', steps=10)
+                                             sampler='ddpm', steps=10, mask_bank=None)
         assert gen.stats.cell_counts == stats.cell_counts
     ema = mask_trainer.ema.state_dict()
     loaded = gen.masks.model.state_dict()
     assert all(torch.equal(ema[k], loaded[k]) for k in ema)
     assert all(torch.equal(v, gen.cells.net.state_dict()[k])
                for k, v in p2p_trainer.netG.state_dict().items())
-    assert gen.cells.fmt == sco32.fmt and gen.masks.sampler == 'ddpm'
+    assert gen.cells.fmt == sco32.fmt and gen.masks.sampler == 'ddpm' and gen.masks.bank is None
     assert np.array_equal(gen.masks.sizes.sizes, sco32.sizes)
     with pytest.raises(TypeError, match='cells-per-image'):
         SAAAGenerator.from_checkpoints(mask_ckpt, p2p_ckpt, ObjectBank(), backgrounds)

@@ -117,17 +117,22 @@ def test_vgg16_weight_errors(tmp_path):
         load_vgg16_state_dict(bad)
 
 
-def test_perceptual_term_disabled_without_weights(tmp_path, monkeypatch, caplog):
+def test_vgg16_perceptual_needs_its_weights(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
     monkeypatch.delenv('MMAUG_VGG16_WEIGHTS', raising=False)
-    with caplog.at_level(logging.WARNING, logger='mmaug_is.saaa.losses'):
-        assert build_perceptual_loss(None, lambda_vgg=10.0) is None
-    assert 'perceptual loss term is DISABLED' in caplog.text
-    caplog.clear()
-    assert build_perceptual_loss(None, lambda_vgg=0.0) is None
+    # Asked for explicitly, VGG16 without weights is an error that names the offline options.
+    with pytest.raises(FileNotFoundError, match='--perceptual inception'):
+        build_perceptual_loss('vgg16', lambda_vgg=10.0)
+    with caplog.at_level(logging.INFO, logger='mmaug_is.saaa.losses'):
+        assert build_perceptual_loss('vgg16', lambda_vgg=0.0) is None  # off: looks for nothing
+        assert build_perceptual_loss('none', lambda_vgg=10.0) is None
     assert caplog.text == ''
+    with pytest.raises(ValueError, match='perceptual must be one of'):
+        build_perceptual_loss(None)  # the old positional (vgg_weights, lambda) call fails loudly
     # The torch hub cache file is picked up when it exists (offline machines with a copy).
     cache = tmp_path / 'hub' / 'checkpoints' / 'vgg16-397923af.pth'
     cache.parent.mkdir(parents=True)
     torch.save(torchvision_like_vgg16_state(), cache)
-    assert isinstance(build_perceptual_loss(None, lambda_vgg=10.0), PerceptualLoss)
+    loss = build_perceptual_loss('vgg16', lambda_vgg=10.0)
+    assert isinstance(loss, PerceptualLoss) and loss.spec() == dict(name='vgg16',
+                                                                     layers=[3, 8, 15, 22])
