@@ -26,6 +26,7 @@ import torch
 
 from mmaug_is.core import (DatasetStats, ObjectBank, load_coco_instances, read_image,
                            remove_cells)
+from mmaug_is.core.style import cell_statistics
 from mmaug_is.saaa.generator import CellSynthesizer, MaskGenerator, SAAAGenerator
 from mmaug_is.saaa.mask_data import ImageFormat, SizeDistribution, build_sco_dataset
 from mmaug_is.saaa.mask_ddpm import MaskDDPM, MaskDDPMConfig, MaskFilter, mask_generators
@@ -192,9 +193,11 @@ def main():
     records = load_coco_instances(ann_file, img_dir)
     stats = DatasetStats.from_records(records, ObjectBank.from_records(records,
                                                                       progress=False))
-    backgrounds = [remove_cells(read_image(r.path), r.masks, np.random.default_rng(i))
-                   for i, r in enumerate(records[:4])]
-    gen = SAAAGenerator(masks, cells, stats, backgrounds)
+    images = [read_image(r.path) for r in records[:4]]
+    backgrounds = [remove_cells(image, r.masks, np.random.default_rng(i))
+                   for i, (image, r) in enumerate(zip(images, records))]
+    cell_stats = [cell_statistics(image, r.masks) for image, r in zip(images, records)]
+    gen = SAAAGenerator(masks, cells, stats, backgrounds, cell_stats=cell_stats)
     if args.fresh_images:
         bench_composed(gen, args.fresh_images, f'fresh masks (DDIM {args.ddim_steps})',
                        first_index=1000)

@@ -1,13 +1,16 @@
-"""SAAA appearance conditioning: do synthetic cells take the colour of their background?
+"""SAAA appearance conditioning: do synthetic cells take the look of their image?
 
-For every test image of a mixed dataset (dsb2018_brightfield: grey brightfield tiles and
-H&E-stained tiles) the cells are removed (``core.remove_cells``, the clean background
-SAAA composes on) and each real SCO mask of the image is painted by two Pix2Pix models,
-one conditioned on the background style (``condition='background_style'``) and one
-mask-only (the paper's). Each synthetic cell is resized to its real cell's size and pasted
-(Gaussian feather 1 px, as the composer does) centred on the real cell, so synthetic and
-real cells share sizes and positions. Reported per image type (decided by the mean HSV
-saturation of the clean background: grey tiles are exactly unsaturated):
+For every test image the cells are removed (``core.remove_cells``, the clean background
+SAAA composes on) and each real SCO mask of the image is painted by every Pix2Pix model
+given (``--model LABEL=pix2pix.pth``, any condition). A conditioned model gets the code it
+was trained with: ``background_style`` of the clean background, or ``image_style``, which
+adds the statistics of the image's real cells (``core.style.cell_statistics``; SAAA has
+them at generation for the real image each background came from). Each synthetic cell is
+resized to its real cell's size and pasted (Gaussian feather 1 px, as the composer does)
+centred on the real cell, so synthetic and real cells share sizes and positions.
+
+``--metric colour`` (mixed stains, dsb2018_brightfield), per image type (decided by the
+mean HSV saturation of the clean background: grey tiles are exactly unsaturated):
 
 - dE image: CIE76 distance (Lab) between the mean colour of all pasted synthetic cell
   pixels of an image and that of its real SCO pixels, averaged over the images;
@@ -15,14 +18,31 @@ saturation of the clean background: grey tiles are exactly unsaturated):
 - reference: dE image between the real cells of two different test images of the same
   type (how much real cells of one type differ from image to image).
 
-Usage (results in benchmarks/results/bench_saaa_conditioning.md and .png):
+``--metric brightness`` (grey fluorescence, dsb2018_fluo), grey level = channel mean in
+8-bit units:
+
+- brightness error: per image |mean grey level of its pasted synthetic cells - that of its
+  real SCOs|, averaged over images (and per cell, averaged over cells);
+- texture error: per image |mean within-cell standard deviation, synthetic - real|;
+- r: Pearson correlation over images of synthetic and real mean cell brightness;
+- reference: the error of painting every cell at the mean brightness of all training
+  cells (a model that ignores the image).
+
+Results go into one section (per metric) of benchmarks/results/bench_saaa_conditioning.md;
+the other metric's section is kept. Usage:
     OMP_NUM_THREADS=1 python benchmarks/bench_saaa_conditioning.py \\
         --data-root ../shared/data/dsb2018_brightfield \\
-        --cond-ckpt work_dirs/saaa_cond_bf/cond/pix2pix.pth \\
-        --plain-ckpt work_dirs/saaa_cond_bf/plain/pix2pix.pth
-Both checkpoints come from tools/saaa_train_pix2pix.py (see the .md for the commands).
+        --model conditioned=work_dirs/saaa_cond_bf/cond/pix2pix.pth \\
+        --model unconditioned=work_dirs/saaa_cond_bf/plain/pix2pix.pth
+    OMP_NUM_THREADS=1 python benchmarks/bench_saaa_conditioning.py --metric brightness \\
+        --data-root ../shared/data/dsb2018_fluo \\
+        --model image_style=work_dirs/saaa_cond_fluo/image_style/pix2pix.pth \\
+        --model background_style=work_dirs/saaa_cond_fluo/background_style/pix2pix.pth
+The first model is the candidate (bold in the tables). The checkpoints come from
+tools/saaa_train_pix2pix.py (see the .md for the commands).
 """
 import argparse
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -32,6 +52,7 @@ import numpy as np
 
 from mmaug_is.core import feathered_paste, load_coco_instances, read_image, remove_cells
 from mmaug_is.core.io import atomic_open
+from mmaug_is.core.style import cell_statistics
 from mmaug_is.saaa.generator import CellSynthesizer
 from mmaug_is.saaa.mask_data import build_sco_dataset, restore_scale
 from mmaug_is.saaa.train_loop import configure_threads, load_checkpoint
@@ -39,8 +60,18 @@ from mmaug_is.saaa.trainers import PIX2PIX_KIND
 from mmaug_is.synth.contact_sheet import Tile, save_sheet
 
 SATURATION_THRESHOLD = 0.01  # mean HSV saturation of the clean background: above = H&E
-MODELS = ('conditioned', 'unconditioned')
 SHEET_CROP = 128              # px window of each image shown in the contact sheet
+METRICS = ('colour', 'brightness')
+DEFAULT_MODELS = {
+    'colour': ['conditioned=work_dirs/saaa_cond_bf/cond/pix2pix.pth',
+               'unconditioned=work_dirs/saaa_cond_bf/plain/pix2pix.pth'],
+    'brightness': ['image_style=work_dirs/saaa_cond_fluo/image_style/pix2pix.pth',
+                   'background_style=work_dirs/saaa_cond_fluo/background_style/pix2pix.pth']}
+DEFAULT_DATA = {'colour': '../shared/data/dsb2018_brightfield',
+                'brightness': '../shared/data/dsb2018_fluo'}
+DEFAULT_PNG = {'colour': 'benchmarks/results/bench_saaa_conditioning.png',
+               'brightness': 'benchmarks/results/bench_saaa_conditioning_fluo.png'}
+TITLE = '# bench_saaa_conditioning: appearance-conditioned vs mask-only Pix2Pix'
 
 
 def saturation(image):
@@ -60,6 +91,12 @@ def delta_e(pixels_a, pixels_b):
     return float(np.linalg.norm(lab(pixels_a).mean(axis=0) - lab(pixels_b).mean(axis=0)))
 
 
+def grey(pixels):
+    """Grey levels (channel mean) of ``(n[, C])`` pixels in 8-bit units (uint16 scaled)."""
+    values = pixels.astype(np.float64).reshape(len(pixels), -1).mean(axis=1)
+    return values * 255.0 / np.iinfo(pixels.dtype).max
+
+
 def paste_cells(background, canonical, sizes, centres, cells, style):
     """Paint ``canonical`` masks with ``cells`` (a ``CellSynthesizer``) and paste each at its
     real size centred on ``centres`` (y, x). Returns ``(image, (n, H, W) bool masks)``."""
@@ -74,6 +111,18 @@ def paste_cells(background, canonical, sizes, centres, cells, style):
         feathered_paste(canvas, image, mask, x, y, sigma=1.0)
         masks[i, y:y + h, x:x + w] = mask
     return canvas, masks
+
+
+def repaste_real(background, image, masks):
+    """The real cells cut from ``image`` and pasted back in place over ``background`` the
+    way ``paste_cells`` pastes (feather 1 px): what pasting alone changes."""
+    canvas = background.copy()
+    for mask in masks:
+        ys, xs = np.nonzero(mask)
+        box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        feathered_paste(canvas, np.ascontiguousarray(image[box]), mask[box], int(xs.min()),
+                        int(ys.min()), sigma=1.0)
+    return canvas
 
 
 def image_scos(scos, record):
@@ -102,15 +151,49 @@ def crop_window(masks, shape, size):
     return where
 
 
-def evaluate(args):
+def parse_models(specs):
+    """``['LABEL=PATH', ...]`` -> ``{label: Path}`` (order kept)."""
+    models = {}
+    for spec in specs:
+        label, sep, path = spec.partition('=')
+        if not sep or not label or not path:
+            raise SystemExit(f'--model wants LABEL=PATH, got {spec!r}')
+        if label in models:
+            raise SystemExit(f'--model label {label!r} given twice')
+        models[label] = Path(path)
+    if len(models) < 2:
+        raise SystemExit('give at least two --model LABEL=PATH to compare')
+    return models
+
+
+def colour_scores(pasted, masks, image, real_masks, real_pixels):
+    return dict(de_image=delta_e(pasted[masks.any(axis=0)], real_pixels),
+                de_cell=float(np.mean([delta_e(pasted[m], image[r])
+                                       for m, r in zip(masks, real_masks)])))
+
+
+def within_cell_std(image, masks):
+    """Mean over cells of the standard deviation of their grey levels."""
+    return float(np.mean([grey(image[m]).std() for m in masks]))
+
+
+def brightness_scores(pasted, masks, image, real_masks, real_pixels):
+    synthetic = grey(pasted[masks.any(axis=0)]).mean()
+    real = grey(real_pixels).mean()
+    return dict(mean=float(synthetic), err_image=float(abs(synthetic - real)),
+                err_cell=float(np.mean([abs(grey(pasted[m]).mean() - grey(image[r]).mean())
+                                        for m, r in zip(masks, real_masks)])),
+                std=within_cell_std(pasted, masks),
+                err_std=float(abs(within_cell_std(pasted, masks)
+                                  - within_cell_std(image, real_masks))))
+
+
+def evaluate(args, models):
     ann_file = args.data_root / 'annotations' / f'{args.split}.json'
     img_dir = args.data_root / 'images'
-    cells = {'conditioned': CellSynthesizer.from_checkpoint(args.cond_ckpt),
-             'unconditioned': CellSynthesizer.from_checkpoint(args.plain_ckpt)}
-    if not cells['conditioned'].conditioned or cells['unconditioned'].conditioned:
-        raise SystemExit('--cond-ckpt must be a conditioned and --plain-ckpt an unconditioned '
-                         'Pix2Pix checkpoint')
-    ref = cells['conditioned']
+    cells = {label: CellSynthesizer.from_checkpoint(path) for label, path in models.items()}
+    ref = next(iter(cells.values()))
+    scores = colour_scores if args.metric == 'colour' else brightness_scores
     scos = build_sco_dataset(ann_file, img_dir, size=ref.size, fill=ref.fill,
                              with_images=False, progress=False)
     rows = []
@@ -120,6 +203,7 @@ def evaluate(args):
             continue
         image = read_image(record.path)
         clean = remove_cells(image, record.masks, np.random.default_rng(args.seed + index))
+        cell_stats = cell_statistics(image, record.masks)  # what an image_style model gets
         sat = saturation(clean)
         real_masks = record.masks[[{int(a): k for k, a in enumerate(record.ann_ids)}[
             int(scos.sources[i].rsplit('#', 1)[1])] for i in idx]]
@@ -127,19 +211,60 @@ def evaluate(args):
                    kind='H&E' if sat > SATURATION_THRESHOLD else 'grey', n=len(idx),
                    image=image, real_masks=real_masks,
                    real_pixels=image[real_masks.any(axis=0)])
-        for model, synth in cells.items():
-            style = synth.style_of(clean) if synth.conditioned else None
+        repasted = repaste_real(clean, image, real_masks)
+        if args.export_coco:
+            export_image(args.export_coco / 'real_repasted', record, repasted, real_masks)
+        if args.metric == 'brightness':  # code_mean: all cells' mean, as the code has it
+            row.update(real_mean=float(grey(row['real_pixels']).mean()),
+                       real_std=within_cell_std(image, real_masks),
+                       code_mean=float(grey(image[record.masks.any(axis=0)]).mean()),
+                       repasted_mean=float(grey(repasted[real_masks.any(axis=0)]).mean()))
+        for label, synth in cells.items():
             pasted, masks = paste_cells(clean, scos.masks[idx], scos.sizes[idx], centres,
-                                        synth, style)
-            row[model] = dict(image=pasted, masks=masks,
-                              de_image=delta_e(pasted[masks.any(axis=0)], row['real_pixels']),
-                              de_cell=float(np.mean([delta_e(pasted[m], image[r])
-                                                     for m, r in zip(masks, real_masks)])))
+                                        synth, synth.style_of(clean, cell_stats))
+            row[label] = dict(image=pasted, masks=masks,
+                              **scores(pasted, masks, image, real_masks, row['real_pixels']))
+            if args.export_coco:
+                export_image(args.export_coco / label, record, pasted, masks)
         rows.append(row)
-        print(f"{record.file_name}: {row['kind']} (saturation {sat:.3f}), {len(idx)} SCOs, "
-              f"dE image cond {row['conditioned']['de_image']:.1f} / "
-              f"plain {row['unconditioned']['de_image']:.1f}", flush=True)
+        key = 'de_image' if args.metric == 'colour' else 'err_image'
+        print(f"{record.file_name}: {row['kind']}, {len(idx)} SCOs, {key} " +
+              ' / '.join(f'{label} {row[label][key]:.1f}' for label in cells), flush=True)
+    if args.export_coco:
+        for label in [*cells, 'real_repasted']:
+            export_annotations(args.export_coco / label)
     return rows
+
+
+def export_image(folder, record, image, masks):
+    """Add one painted image and its (pasted) SCO masks to the COCO set in ``folder``."""
+    from mmaug_is.core import write_image
+    from mmaug_is.core.io import encode_masks
+
+    (folder / 'images').mkdir(parents=True, exist_ok=True)
+    write_image(folder / 'images' / record.file_name, image)
+    coco = EXPORTS.setdefault(folder, dict(images=[], annotations=[],
+                                           categories=[dict(id=1, name='nucleus')]))
+    image_id = len(coco['images']) + 1
+    coco['images'].append(dict(id=image_id, file_name=record.file_name,
+                               height=image.shape[0], width=image.shape[1]))
+    for mask, rle in zip(masks, encode_masks(masks)):
+        ys, xs = np.nonzero(mask)
+        coco['annotations'].append(dict(
+            id=len(coco['annotations']) + 1, image_id=image_id, category_id=1, iscrowd=0,
+            area=int(mask.sum()), segmentation=dict(size=rle['size'],
+                                                    counts=rle['counts'].decode()),
+            bbox=[int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1]))
+
+
+def export_annotations(folder):
+    import json
+
+    with atomic_open(folder / 'annotations.json', 'w', encoding='utf-8') as handle:
+        json.dump(EXPORTS[folder], handle)
+
+
+EXPORTS = {}  # export folder -> COCO dict being built
 
 
 def modalities(ann_file):
@@ -160,11 +285,27 @@ def reference_de(rows):
     return out
 
 
+def training_cell_brightness(args):
+    """Mean grey level of the pixels of all real cells of the training split."""
+    total = count = 0.0
+    for record in load_coco_instances(args.data_root / 'annotations' / 'train.json',
+                                      args.data_root / 'images'):
+        if len(record.masks):
+            values = grey(read_image(record.path)[record.masks.any(axis=0)])
+            total, count = total + values.sum(), count + len(values)
+    return total / count
+
+
 def mean_rgb(pixels):
     return '(' + ', '.join(f'{v:.0f}' for v in pixels.reshape(-1, 3).mean(axis=0)) + ')'
 
 
-def write_sheet(path, rows, per_type):
+def _window(row):
+    y, x = crop_window(row['real_masks'], row['image'].shape, SHEET_CROP)
+    return slice(y, y + SHEET_CROP), slice(x, x + SHEET_CROP)
+
+
+def write_colour_sheet(path, rows, models, per_type):
     sheet = []
     for kind in ('H&E', 'grey'):
         group, sources = [], set()  # the images with most SCOs, one per source image
@@ -173,19 +314,36 @@ def write_sheet(path, rows, per_type):
             if source not in sources and len(group) < per_type:
                 group.append(r)
                 sources.add(source)
-        real, cond, plain = [], [], []
+        tiles = {label: [] for label in ['real', *models]}
         for r in group:
-            y, x = crop_window(r['real_masks'], r['image'].shape, SHEET_CROP)
-            window = (slice(y, y + SHEET_CROP), slice(x, x + SHEET_CROP))
-            real.append(Tile(r['image'][window], caption=r['name'][:20]))
-            for model, out in (('conditioned', cond), ('unconditioned', plain)):
-                out.append(Tile(r[model]['image'][window],
-                                caption=f"dE {r[model]['de_image']:.1f}"))
-        sheet += [(f'{kind}: real', real), (f'{kind}: conditioned', cond),
-                  (f'{kind}: unconditioned\n(mask only)', plain)]
+            window = _window(r)
+            tiles['real'].append(Tile(r['image'][window], caption=r['name'][:20]))
+            for label in models:
+                tiles[label].append(Tile(r[label]['image'][window],
+                                         caption=f"dE {r[label]['de_image']:.1f}"))
+        sheet += [(f'{kind}: {label}', items) for label, items in tiles.items()]
     save_sheet(path, sheet, tile=256, title='SAAA Pix2Pix: synthetic cells pasted on each '
                                             'test image\'s clean background, at the real cells\' '
                                             'places (128 px windows)')
+
+
+def write_brightness_sheet(path, rows, models, n_images):
+    """``n_images`` test images spread over the real cell brightness (dim to bright)."""
+    ordered = sorted(rows, key=lambda r: r['real_mean'])
+    picks = np.unique(np.linspace(0, len(ordered) - 1, min(n_images, len(ordered))).round())
+    tiles = {label: [] for label in ['real', *models]}
+    for r in (ordered[int(i)] for i in picks):
+        window = _window(r)
+        tiles['real'].append(Tile(r['image'][window],
+                                  caption=f"{r['name'][:14]} cells {r['real_mean']:.0f}"))
+        for label in models:
+            tiles[label].append(Tile(r[label]['image'][window],
+                                     caption=f"cells {r[label]['mean']:.0f}, "
+                                             f"err {r[label]['err_image']:.0f}"))
+    save_sheet(path, list(tiles.items()), tile=176,
+               title='SAAA Pix2Pix on dsb2018_fluo test: synthetic cells pasted on each image\'s '
+                     'clean background at the real cells\' places (128 px windows; captions: '
+                     'mean grey level of the cells, error vs real)')
 
 
 def training_record(work_dir):
@@ -206,94 +364,204 @@ def training_record(work_dir):
     return out
 
 
-def write_markdown(path, rows, args, command):
-    ref = reference_de(rows)
-    states = {m: load_checkpoint(p, PIX2PIX_KIND) for m, p in
-              (('conditioned', args.cond_ckpt), ('unconditioned', args.plain_ckpt))}
-    lines = ['# bench_saaa_conditioning: appearance-conditioned vs mask-only Pix2Pix', '',
-             f'Data: `{args.data_root}` ({args.split} split). Command:', '', '```',
-             command, '```', '']
-    for model, state in states.items():
+def model_lines(models):
+    lines = []
+    for label, ckpt in models.items():
+        state = load_checkpoint(ckpt, PIX2PIX_KIND)
         cfg = state['config']
-        ckpt = args.cond_ckpt if model == 'conditioned' else args.plain_ckpt
-        lines.append(f"- {model}: `{ckpt}`, condition `{cfg.get('condition', 'none')}`, "
+        lines.append(f"- {label}: `{ckpt}`, condition `{cfg.get('condition', 'none')}`, "
                      f"{cfg['image_size']} px, ngf {cfg['ngf']} / ndf {cfg['ndf']}, "
                      f"{state['iter']} iterations of batch {state['train']['batch_size']}, "
                      f"perceptual term {state.get('perceptual')}")
         lines += [f'  {line}' for line in training_record(Path(ckpt).parent)]
-    lines += ['', 'Each real SCO mask of a test image is painted by both models, resized to the '
+    return lines
+
+
+def colour_section(rows, args, models, command):
+    ref = reference_de(rows)
+    first, labels = next(iter(models)), list(models)
+    lines = ['## Colour on dsb2018_brightfield (mixed stains)', '',
+             f'Data: `{args.data_root}` ({args.split} split). Command:', '', '```',
+             command, '```', '', *model_lines(models)]
+    lines += ['', 'Each real SCO mask of a test image is painted by every model, resized to the '
               'real cell\'s size and pasted (feather 1 px) centred on the real cell over the '
-              'image\'s clean background (`core.remove_cells`). The conditioned model gets '
-              '`background_style` of that clean background. dE = CIE76 distance of mean Lab '
-              'colours (about 2.3 is a just-noticeable difference).', '',
-              '| image type | images | SCOs | real cell RGB | dE image, conditioned | '
-              'dE image, unconditioned | dE cell, conditioned | dE cell, unconditioned | '
-              'reference: real vs real, other image of the type |',
-              '|---|---|---|---|---|---|---|---|---|']
+              'image\'s clean background (`core.remove_cells`). A conditioned model gets '
+              'the code of its condition for that image (`background_style` of the clean '
+              'background). dE = CIE76 distance of mean Lab colours (about 2.3 is a '
+              'just-noticeable difference).', '',
+              '| image type | images | SCOs | real cell RGB | ' +
+              ' | '.join(f'dE image, {m}' for m in labels) + ' | ' +
+              ' | '.join(f'dE cell, {m}' for m in labels) +
+              ' | reference: real vs real, other image of the type |',
+              '|---|---|---|---|' + '---|' * (2 * len(labels)) + '---|']
     for kind in ('H&E', 'grey'):
         group = [r for r in rows if r['kind'] == kind]
         if not group:
             continue
         real = np.concatenate([r['real_pixels'] for r in group])
 
-        def avg(model, key):
-            return np.mean([r[model][key] for r in group])
+        def cell(model, key):
+            value = f"{np.mean([r[model][key] for r in group]):.1f}"
+            return f'**{value}**' if model == first else value
         lines.append(f"| {kind} | {len(group)} | {sum(r['n'] for r in group)} | "
-                     f"{mean_rgb(real)} | **{avg('conditioned', 'de_image'):.1f}** | "
-                     f"{avg('unconditioned', 'de_image'):.1f} | "
-                     f"**{avg('conditioned', 'de_cell'):.1f}** | "
-                     f"{avg('unconditioned', 'de_cell'):.1f} | {ref[kind]:.1f} |")
+                     f"{mean_rgb(real)} | " + ' | '.join(cell(m, 'de_image') for m in labels) +
+                     ' | ' + ' | '.join(cell(m, 'de_cell') for m in labels) +
+                     f" | {ref[kind]:.1f} |")
     lines += ['', 'Mean RGB of the pasted synthetic cells:', '',
-              '| image type | real | conditioned | unconditioned |', '|---|---|---|---|']
+              '| image type | real | ' + ' | '.join(labels) + ' |',
+              '|---|---|' + '---|' * len(labels)]
     for kind in ('H&E', 'grey'):
         group = [r for r in rows if r['kind'] == kind]
         if not group:
             continue
         pix = {m: np.concatenate([r[m]['image'][r[m]['masks'].any(axis=0)] for r in group])
-               for m in MODELS}
+               for m in labels}
         real = np.concatenate([r['real_pixels'] for r in group])
-        lines.append(f"| {kind} | {mean_rgb(real)} | {mean_rgb(pix['conditioned'])} | "
-                     f"{mean_rgb(pix['unconditioned'])} |")
+        lines.append(f"| {kind} | {mean_rgb(real)} | " +
+                     ' | '.join(mean_rgb(pix[m]) for m in labels) + ' |')
     lines += ['', f'Per image (type: clean-background HSV saturation > {SATURATION_THRESHOLD}; '
               'the dataset\'s `modality` field for comparison):', '',
-              '| image | modality | saturation | type | SCOs | dE image cond. | dE image uncond. |',
-              '|---|---|---|---|---|---|---|']
+              '| image | modality | saturation | type | SCOs | ' +
+              ' | '.join(f'dE image {m}' for m in labels) + ' |',
+              '|---|---|---|---|---|' + '---|' * len(labels)]
     for r in rows:
         lines.append(f"| {r['name']} | {r['modality']} | {r['saturation']:.3f} | {r['kind']} | "
-                     f"{r['n']} | {r['conditioned']['de_image']:.1f} | "
-                     f"{r['unconditioned']['de_image']:.1f} |")
-    lines += ['', f'Contact sheet: `{Path(args.out_png).name}` (rows: real image, conditioned, '
-              'unconditioned; H&E then grey; captions: dE image). Reading: docs/saaa.md, '
-              '"Appearance conditioning (beyond the paper)".', '']
+                     f"{r['n']} | " + ' | '.join(f"{r[m]['de_image']:.1f}" for m in labels) +
+                     ' |')
+    lines += ['', f'Contact sheet: `{Path(args.out_png).name}` (rows: real image, then each '
+              'model; H&E then grey; captions: dE image). Reading: docs/saaa.md, '
+              '"Appearance conditioning (beyond the paper)".']
+    return lines
+
+
+def pearson(a, b):
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def brightness_section(rows, args, models, command):
+    first, labels = next(iter(models)), list(models)
+    average = training_cell_brightness(args)
+    real = np.array([r['real_mean'] for r in rows])
+    lines = ['## Brightness on dsb2018_fluo (one dark background, cells of many brightnesses)',
+             '', f'Data: `{args.data_root}` ({args.split} split). Command:', '', '```',
+             command, '```', '', *model_lines(models)]
+    lines += ['', 'Each real SCO mask of a test image is painted by every model, resized to the '
+              'real cell\'s size and pasted (feather 1 px) centred on the real cell over the '
+              'image\'s clean background (`core.remove_cells`). A conditioned model gets the '
+              'code of its condition for that image: `background_style` of the clean '
+              'background, or `image_style` = that + `cell_statistics` of the image\'s real '
+              'cells (what SAAA gives it at generation for the real image each background '
+              'comes from). Grey level = channel mean, 0-255. Brightness error = |mean grey '
+              'level of the synthetic cells - that of the real SCOs|; texture error = |mean '
+              'within-cell standard deviation, synthetic - real|; r = Pearson correlation '
+              'over images of synthetic and real mean cell brightness.', '',
+              f'{len(rows)} test images, {sum(r["n"] for r in rows)} SCOs; real mean cell grey '
+              f'level per image: median {np.median(real):.0f}, range {real.min():.0f}-'
+              f'{real.max():.0f}.', '',
+              '| model | brightness error, per image (mean) | per image (median) | per cell | '
+              'texture error | r (synthetic vs real brightness) | synthetic cell grey, '
+              'mean over images |', '|---|---|---|---|---|---|---|']
+    for label in labels:
+        err = np.array([r[label]['err_image'] for r in rows])
+        syn = np.array([r[label]['mean'] for r in rows])
+
+        def bold(text, model=label):
+            return f'**{text}**' if model == first else text
+        lines.append(f"| {label} | {bold(f'{err.mean():.1f}')} | {np.median(err):.1f} | "
+                     f"{np.mean([r[label]['err_cell'] for r in rows]):.1f} | "
+                     f"{np.mean([r[label]['err_std'] for r in rows]):.1f} | "
+                     f"{pearson(syn, real):.2f} | {syn.mean():.0f} |")
+    const = np.abs(real - average)
+    lines.append(f'| reference: every cell at the training-cell mean ({average:.0f}) | '
+                 f'{const.mean():.1f} | {np.median(const):.1f} | | | | {average:.0f} |')
+    code = np.array([r['code_mean'] for r in rows])
+    repasted = np.array([r['repasted_mean'] for r in rows])
+    lines.append(f'| reference: the real cells, cut out and pasted back the same way (feather '
+                 f'1 px; the error pasting alone adds) | {np.abs(repasted - real).mean():.1f} | '
+                 f'{np.median(np.abs(repasted - real)):.1f} | | | '
+                 f'{pearson(repasted, real):.2f} | {repasted.mean():.0f} |')
+    lines.append(f'| reference: every cell at the mean of all the image\'s cells (the '
+                 f'`image_style` code\'s mean) | {np.abs(code - real).mean():.1f} | '
+                 f'{np.median(np.abs(code - real)):.1f} | | | {pearson(code, real):.2f} | '
+                 f'{code.mean():.0f} |')
+    lines += ['', 'Per image (sorted by real cell brightness; grey levels of the cells, '
+              'within-cell std in brackets):', '',
+              '| image | SCOs | real | ' + ' | '.join(labels) + ' |',
+              '|---|---|---|' + '---|' * len(labels)]
+    for r in sorted(rows, key=lambda r: r['real_mean']):
+        lines.append(f"| {r['name']} | {r['n']} | {r['real_mean']:.0f} ({r['real_std']:.0f}) | "
+                     + ' | '.join(f"{r[m]['mean']:.0f} ({r[m]['std']:.0f})" for m in labels)
+                     + ' |')
+    lines += ['', f'Contact sheet: `{Path(args.out_png).name}` (rows: real image, then each '
+              'model; columns: test images from dim to bright cells). Reading: docs/saaa.md, '
+              '"Appearance conditioning (beyond the paper)".']
+    return lines
+
+
+def replace_section(path, metric, lines):
+    """Write ``lines`` as the ``metric`` section of the markdown file ``path``, keeping the
+    other sections (a file without section markers is the colour section of old)."""
+    sections = {}
+    if Path(path).is_file():
+        text = Path(path).read_text()
+        found = re.findall(r'<!-- section: (\w+) -->\n(.*?)\n<!-- end section: \1 -->', text,
+                           flags=re.S)
+        sections = dict(found)
+        if not found and text.startswith(TITLE):  # written before the sections existed
+            sections['colour'] = '## Colour on dsb2018_brightfield (mixed stains)\n' + \
+                text[len(TITLE):].strip()
+    sections[metric] = '\n'.join(lines)
+    out = [TITLE, '']
+    for name in METRICS:
+        if name in sections:
+            out += [f'<!-- section: {name} -->', sections[name].strip(),
+                    f'<!-- end section: {name} -->', '']
     with atomic_open(path, 'w', encoding='utf-8') as handle:
-        handle.write('\n'.join(lines))
+        handle.write('\n'.join(out))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--data-root', type=Path,
-                        default=Path('../shared/data/dsb2018_brightfield'))
+    parser.add_argument('--metric', choices=METRICS, default='colour',
+                        help="'colour': per image type CIE dE (brightfield); 'brightness': "
+                             'grey-level error (fluorescence)')
+    parser.add_argument('--data-root', type=Path, help='default: brightfield for colour, '
+                                                       'fluo for brightness')
     parser.add_argument('--split', default='test')
-    parser.add_argument('--cond-ckpt', type=Path,
-                        default=Path('work_dirs/saaa_cond_bf/cond/pix2pix.pth'))
-    parser.add_argument('--plain-ckpt', type=Path,
-                        default=Path('work_dirs/saaa_cond_bf/plain/pix2pix.pth'))
+    parser.add_argument('--model', action='append', metavar='LABEL=PATH',
+                        help='a pix2pix.pth to compare (repeat; the first is the candidate); '
+                             'default: the checkpoints of the .md for the metric')
     parser.add_argument('--seed', type=int, default=0, help='cell-removal seed')
-    parser.add_argument('--per-type', type=int, default=4, help='images per type in the sheet')
+    parser.add_argument('--export-coco', type=Path,
+                        help='also write each model\'s painted images and their SCO masks as a '
+                             'COCO set DIR/<label>/{images,annotations.json} (e.g. --split '
+                             'train, for tools/eval_fid_kid.py --levels sco), and the real '
+                             'cells pasted back the same way as DIR/real_repasted')
+    parser.add_argument('--per-type', type=int, default=4,
+                        help='images per type (colour) in the sheet; brightness: 1.5x as many')
     parser.add_argument('--out-md', type=Path,
                         default=Path('benchmarks/results/bench_saaa_conditioning.md'))
-    parser.add_argument('--out-png', type=Path,
-                        default=Path('benchmarks/results/bench_saaa_conditioning.png'))
+    parser.add_argument('--out-png', type=Path, help='default: bench_saaa_conditioning.png '
+                                                     '(colour) / _fluo.png (brightness)')
     args = parser.parse_args(argv)
+    args.data_root = args.data_root or Path(DEFAULT_DATA[args.metric])
+    args.out_png = args.out_png or Path(DEFAULT_PNG[args.metric])
+    models = parse_models(args.model or DEFAULT_MODELS[args.metric])
     configure_threads()
-    command = ' '.join(shlex.quote(a) for a in ['python', *sys.argv])
-    rows = evaluate(args)
-    names = modalities(args.data_root / 'annotations' / f'{args.split}.json')
-    for r in rows:
-        r['modality'] = names.get(r['name'], '?')
-    write_sheet(args.out_png, rows, args.per_type)
-    write_markdown(args.out_md, rows, args, command)
-    print(Path(args.out_md).read_text())
+    command = ' '.join(shlex.quote(a) for a in ['python', *(sys.argv if argv is None else
+                                                            [sys.argv[0], *argv])])
+    rows = evaluate(args, models)
+    if args.metric == 'colour':
+        names = modalities(args.data_root / 'annotations' / f'{args.split}.json')
+        for r in rows:
+            r['modality'] = names.get(r['name'], '?')
+        write_colour_sheet(args.out_png, rows, models, args.per_type)
+        lines = colour_section(rows, args, models, command)
+    else:
+        write_brightness_sheet(args.out_png, rows, models, int(round(1.5 * args.per_type)))
+        lines = brightness_section(rows, args, models, command)
+    replace_section(args.out_md, args.metric, lines)
+    print('\n'.join(lines))
 
 
 if __name__ == '__main__':

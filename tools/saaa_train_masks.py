@@ -1,8 +1,9 @@
 """Train the SAAA mask generator: an unconditional DDPM over canonical SCO masks.
 
 Writes to --work-dir: ``mask_ddpm.pth`` (atomic; EMA weights, optimiser, RNG states, real
-SCO sizes), ``train_masks.log`` and ``samples/masks_iter_XXXXXX.png`` (rows: real masks,
-raw DDIM samples, post-processed masks; the acceptance rate in the title).
+SCO sizes, the command and data it was trained with), ``train_masks.log`` and
+``samples/masks_iter_XXXXXX.png`` (rows: real masks, raw DDIM samples, post-processed
+masks; the acceptance rate in the title).
 
 CPU setting (dsb2018_fluo train, ~1000 SCOs, 2 cores; see benchmarks/results/bench_saaa.md):
 64 px masks (the paper's scale; the defaults: --size 64 --channels 16,16,32,64, attention
@@ -22,7 +23,7 @@ import torch
 
 from mmaug_is.saaa.mask_data import build_sco_dataset
 from mmaug_is.saaa.mask_ddpm import MaskDDPMConfig, MaskFilter
-from mmaug_is.saaa.train_loop import TrainingRun, add_common_args
+from mmaug_is.saaa.train_loop import TrainingRun, add_common_args, command_line
 from mmaug_is.saaa.trainers import MASK_KIND, MaskDDPMTrainer
 from mmaug_is.synth.contact_sheet import save_sheet
 
@@ -75,7 +76,8 @@ def make_sampler(trainer, work_dir, logger, seed, n=16):
 
 def main(argv=None):
     args = parse_args(argv)
-    run = TrainingRun(args, 'masks', CKPT_NAME, MASK_KIND)
+    run = TrainingRun(args, 'masks', CKPT_NAME, MASK_KIND,
+                      command=command_line(__file__, argv))
     ds = build_sco_dataset(args.ann_file, args.img_dir, size=run.size, fill=run.fill,
                            with_images=False, progress=not args.no_progress)
     run.logger.info('%d canonical SCO masks at %dx%d px (fill %.2f)', len(ds), run.size,

@@ -1,9 +1,10 @@
 """Train the SAAA cell synthesiser: Pix2Pix from canonical SCO masks to cell images.
 
 Writes to --work-dir: ``pix2pix.pth`` (atomic; generator, discriminator, optimisers, RNG
-state, image format), ``train_pix2pix.log`` and ``samples/pix2pix_iter_XXXXXX.png``
-(rows: real mask, generated cell, real cell for fixed training SCOs; with --mask-ckpt
-also DDPM-generated masks and the cells synthesised from them).
+state, image format, the command and data it was trained with), ``train_pix2pix.log`` and
+``samples/pix2pix_iter_XXXXXX.png`` (rows: real mask, generated cell, real cell for fixed
+training SCOs; with --mask-ckpt also DDPM-generated masks and the cells synthesised from
+them).
 
 Perceptual term (--perceptual, weight --lambda-perceptual, alias --lambda-vgg; see
 docs/saaa.md "Perceptual loss"): 'inception' (default) uses the FID Inception-v3 that ships
@@ -25,6 +26,10 @@ GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
 --condition background_style (beyond the paper) also feeds both networks the style vector
 of the cell's clean background (``mask_data.background_style``), so that at generation a
 cell is painted to suit the background it lands on (mixed stains, differing brightness).
+--condition image_style adds the statistics of the real cells of the cell's source image
+(``mask_data.image_style``); at generation those of the real image each background came
+from (``RealAssets.cell_stats``). Use it where backgrounds look alike but cells do not
+(dsb2018_fluo: near-black backgrounds, nuclei brightness differing several-fold).
 """
 import argparse
 from pathlib import Path
@@ -38,7 +43,7 @@ from mmaug_is.saaa.mask_data import build_sco_dataset, masks_to_tensor, tensor_t
 from mmaug_is.saaa.losses import PERCEPTUAL_CHOICES
 from mmaug_is.saaa.mask_ddpm import MaskSamplingError
 from mmaug_is.saaa.pix2pix import CONDITIONS, Pix2PixConfig
-from mmaug_is.saaa.train_loop import TrainingRun, add_common_args
+from mmaug_is.saaa.train_loop import TrainingRun, add_common_args, command_line
 from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer
 from mmaug_is.synth.contact_sheet import save_sheet
 
@@ -68,8 +73,9 @@ def parse_args(argv=None):
                         help='surroundings of each cell: neighbours removed, or as imaged')
     parser.add_argument('--condition', choices=CONDITIONS, default='none',
                         help="'none': mask only (paper); 'background_style': also the style "
-                             'of the clean background the cell goes on (ignored on --resume: '
-                             "the checkpoint's)")
+                             "of the clean background the cell goes on; 'image_style': that "
+                             'and the statistics of the real cells of its image (ignored on '
+                             "--resume: the checkpoint's)")
     parser.add_argument('--mask-ckpt', help='mask DDPM checkpoint: sample sheets also show '
                                             'cells synthesised from generated masks')
     parser.add_argument('--extra-masks', type=int, default=0,
@@ -146,14 +152,16 @@ def draw_extra_masks(args, ds, logger):
 
 def main(argv=None):
     args = parse_args(argv)
-    run = TrainingRun(args, 'pix2pix', CKPT_NAME, PIX2PIX_KIND)
+    run = TrainingRun(args, 'pix2pix', CKPT_NAME, PIX2PIX_KIND,
+                      command=command_line(__file__, argv))
     condition = run.state['config'].get('condition', 'none') if run.state else args.condition
     if condition != args.condition:
         run.logger.warning('--condition %s ignored: the checkpoint was trained with %s',
                            args.condition, condition)
     ds = build_sco_dataset(args.ann_file, args.img_dir, size=run.size, fill=run.fill,
                            context=args.context, seed=args.seed,
-                           progress=not args.no_progress, with_styles=condition != 'none')
+                           progress=not args.no_progress, with_styles=condition != 'none',
+                           style=condition if condition != 'none' else 'background_style')
     run.logger.info('%d canonical SCO pairs at %dx%d px (fill %.2f, %s, context %s)',
                     len(ds), run.size, run.size, run.fill, ds.fmt, args.context)
     if run.state:

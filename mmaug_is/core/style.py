@@ -3,7 +3,9 @@
 Heterogeneous sets (e.g. grey brightfield tiles beside purple H&E sections) make
 unrealistic images when a cell of one kind is pasted on a background of the other. A
 style descriptor per real image lets a generator keep cells on backgrounds of images that
-look like the cell's own source image.
+look like the cell's own source image. ``channel_statistics`` / ``cell_statistics`` give
+the appearance codes of SAAA's conditioned Pix2Pix (``saaa.mask_data.image_style``): the
+pixel statistics of a background, and of an image's real cells.
 """
 import cv2
 import numpy as np
@@ -76,3 +78,47 @@ def style_bank(bank, ranked_sources, k):
         if len(subset):
             return subset
     raise ValueError(f'no object of {bank} comes from the {len(ranked_sources)} ranked images')
+
+
+# Per-channel statistics of an appearance code (``channel_statistics``), in this order.
+STYLE_STATS = ('mean', 'std', 'p10', 'p90')
+# Version of the ``cell_statistics`` definition (caches of it record it).
+CELL_STATS_VERSION = 1
+
+
+def channel_statistics(image, where=None):
+    """Per-channel pixel statistics of an image in [-1, 1] (0 -> -1, the dtype's max -> 1).
+
+    Args:
+        image: ``(H, W)`` or ``(H, W, C)`` uint8/uint16 image.
+        where: optional ``(H, W)`` bool map of the pixels to use; ``None``: all of them.
+    Returns:
+        ``(len(STYLE_STATS) * C,)`` float32 ordered stat-major, ``[mean_0..mean_C-1,
+        std_0.., p10_0.., p90_0..]`` (C = 1 for 2-D images); all NaN when ``where`` holds
+        no pixel.
+    """
+    image = np.asarray(image)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f'image dtype must be uint8 or uint16, got {image.dtype}')
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    pixels = image.reshape(-1, channels)
+    if where is not None:
+        where = np.asarray(where, dtype=bool)
+        if where.shape != image.shape[:2]:
+            raise ValueError(f'where {where.shape} does not match the image {image.shape[:2]}')
+        pixels = pixels[where.reshape(-1)]
+        if not len(pixels):
+            return np.full(len(STYLE_STATS) * channels, np.nan, np.float32)
+    pixels = pixels.astype(np.float64) / np.iinfo(image.dtype).max * 2 - 1
+    p10, p90 = np.percentile(pixels, [10, 90], axis=0)
+    return np.concatenate([pixels.mean(axis=0), pixels.std(axis=0), p10, p90]).astype(
+        np.float32)
+
+
+def cell_statistics(image, masks):
+    """``channel_statistics`` of the pixels of ``image`` inside any of its cell ``masks``
+    (``(N, H, W)`` bool, e.g. ``ImageRecord.masks``): how bright and textured the image's
+    real cells are. All NaN for an image without cell pixels."""
+    masks = np.asarray(masks, dtype=bool)
+    where = masks.any(axis=0) if len(masks) else np.zeros(np.shape(image)[:2], bool)
+    return channel_statistics(image, where)

@@ -18,8 +18,12 @@ class SAAADataset(SyntheticCocoDataset):
     Args:
         source: ``dict(ann_file=..., img_dir=...)`` of the REAL training set: its
             cells-per-image distribution and its backgrounds (cells removed) are used.
-        mask_checkpoint: ``mask_ddpm.pth`` from ``tools/saaa_train_masks.py``.
-        pix2pix_checkpoint: ``pix2pix.pth`` from ``tools/saaa_train_pix2pix.py``.
+        mask_checkpoint: ``mask_ddpm.pth`` from ``tools/saaa_train_masks.py``, or of a
+            release (``configs/saaa/models/<name>/``, ``tools/saaa_release.py``).
+        pix2pix_checkpoint: ``pix2pix.pth`` from ``tools/saaa_train_pix2pix.py`` or a
+            release. A checkpoint with a release ``manifest.json`` beside it must match
+            the manifest's SHA-256 (``saaa.release.verify_checkpoint``; else an error
+            naming the file, e.g. a half-downloaded or git-lfs pointer file).
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
             max_cells, spacing, sigma, n_candidates, mask_bank, ...). ``mask_bank_dir``
@@ -40,10 +44,13 @@ class SAAADataset(SyntheticCocoDataset):
         super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'SAAADataset')
         self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
+        from ..saaa.release import verify_checkpoint  # torch: only when needed
+
         for what, path in self.checkpoints.items():
             if not path.is_file():
                 raise FileNotFoundError(f'SAAADataset {what} checkpoint not found: '
                                         f'{path.resolve()}; {TRAIN_HINT}')
+            verify_checkpoint(path)  # a released model: its SHA-256 is the manifest's
         self.generator_options = dict(generator or {})
         self.asset_options = dict(assets or {})
         self.category = pick_category(read_categories(self.source['ann_file']), category,
@@ -70,10 +77,14 @@ class SAAADataset(SyntheticCocoDataset):
     def build_generator(self):
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
 
+        # cell_stats: what an 'image_style' Pix2Pix paints with on each background (they
+        # depend on the source's content alone, which the cache key holds).
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
-                                      self.cache_root, **self.asset_options)
+                                      self.cache_root, with_cell_stats=True,
+                                      **self.asset_options)
         options = dict(self.generator_options)
         options.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
-            assets.backgrounds, category_id=self.category['id'], **options)
+            assets.backgrounds, category_id=self.category['id'],
+            cell_stats=assets.cell_stats, **options)

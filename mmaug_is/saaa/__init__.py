@@ -6,7 +6,7 @@ pix2pix: generator/discriminator networks;
 losses: adversarial, L1, perceptual (FID Inception or VGG16); trainers: optimisation steps
 and checkpoints;
 train_loop: the resumable training driver (``TrainingRun``), logging, batches; generator:
-``SAAAGenerator``.
+``SAAAGenerator``; release: generation-only model releases with a checked manifest.
 ``diffusers`` is imported only when a mask model is built. Nothing here (nor in
 ``tools/saaa_train_*.py``) imports mmdet, mmcv or mmengine: torch + diffusers suffice.
 """

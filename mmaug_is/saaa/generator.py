@@ -28,11 +28,13 @@ from mmaug_is.synth import SampleGenerator, SyntheticSample
 from mmaug_is.synth.hashing import bytes_digest, file_digest
 
 from .mask_data import (ImageFormat, SizeDistribution, background_style, canonical_transform,
-                        masks_to_tensor, restore_scale, tensor_to_images, warp_mask)
+                        condition_style, masks_to_tensor, restore_scale, tensor_to_images,
+                        warp_mask)
 from .mask_bank import MaskBank, mask_bank_key
 from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_generators,
                         sample_clean_masks)
 from .pix2pix import Pix2PixConfig, UNetGenerator
+from .release import verify_checkpoint
 from .train_loop import load_checkpoint
 from .trainers import MASK_KIND, PIX2PIX_KIND
 
@@ -148,8 +150,9 @@ class MaskGenerator:
 class CellSynthesizer:
     """Pix2Pix generator: canonical masks -> canonical cell images of the data's format.
 
-    A conditioned model (``cfg.condition='background_style'``) paints a cell to suit the
-    background it goes on: ``synthesize`` then needs that background's style vector.
+    A conditioned model (``cfg.condition`` ``'background_style'`` or ``'image_style'``)
+    paints a cell to suit the background it goes on: ``synthesize`` then needs that
+    background's style vector (``style_of``).
     """
 
     def __init__(self, net, cfg, fmt, fill, batch_size=64):
@@ -165,9 +168,11 @@ class CellSynthesizer:
         """True when ``synthesize`` needs a background style."""
         return self.cfg.conditioned
 
-    def style_of(self, background):
-        """Style vector of a clean background, as the model was trained with (``(D,)``)."""
-        return background_style(background, self.fmt)
+    def style_of(self, background, cell_stats=None):
+        """Style vector ``(D,)`` of a clean background, as the model was trained with, or
+        None for a mask-only model. ``'image_style'`` models also need ``cell_stats``: the
+        ``core.style.cell_statistics`` of the real image the background came from."""
+        return condition_style(self.cfg.condition, background, cell_stats, self.fmt)
 
     def _style_tensor(self, style, n):
         """``style`` (``(D,)`` for all cells or ``(n, D)``) as a float tensor, or None."""
@@ -238,6 +243,35 @@ def _as_stats(bank_or_stats):
                     f'has no per-image counts), got {type(bank_or_stats).__name__}')
 
 
+def _cell_stats_per_background(cell_stats, backgrounds, cells):
+    """``(n_backgrounds, D / 2)`` float32 cell statistics an ``'image_style'`` model paints
+    with (``cell_stats`` as given for other models). A background whose real image has no
+    cell pixels (a NaN row) borrows the row of the background of nearest
+    ``background_style``. Raises ``ValueError`` for missing or mis-shaped statistics."""
+    if cells.cfg.condition != 'image_style':
+        return cell_stats
+    if cell_stats is None:
+        raise ValueError("SAAAGenerator: the Pix2Pix model is conditioned on 'image_style' "
+                         "and needs cell_stats, the statistics of each background's real "
+                         'cells (core.style.cell_statistics; RealAssets.cell_stats)')
+    stats = np.array(cell_stats, dtype=np.float32)
+    expected = (len(backgrounds), cells.cfg.style_dim // 2)
+    if stats.shape != expected:
+        raise ValueError(f'SAAAGenerator: cell_stats has shape {stats.shape}, expected '
+                         f'{expected} (one row per background)')
+    known = np.isfinite(stats).all(axis=1)
+    if not known.any():
+        raise ValueError('SAAAGenerator: no background comes from an image with cells, so '
+                         "an 'image_style' model has no cell statistics to paint with")
+    if not known.all():
+        codes = np.stack([background_style(bg, cells.fmt) for bg in backgrounds])
+        donors = np.flatnonzero(known)
+        for i in np.flatnonzero(~known):
+            stats[i] = stats[donors[np.argmin(np.linalg.norm(codes[donors] - codes[i],
+                                                             axis=1))]]
+    return stats
+
+
 class SAAAGenerator(SampleGenerator):
     """Synthetic multi-cell images with exact instance masks from the SAAA models.
 
@@ -250,10 +284,15 @@ class SAAAGenerator(SampleGenerator):
         max_cells: optional cap on cells per image. spacing: free px kept between cells.
         sigma: paste feather (px). n_candidates: positions tried per cell.
         category_id: COCO category id of every generated cell.
+        cell_stats: per background, ``core.style.cell_statistics`` of the real image it
+            was made from (``(n_backgrounds, 4 C)``, e.g. ``RealAssets.cell_stats``); needed
+            by an ``'image_style'`` Pix2Pix (ignored by others). A NaN row (image without
+            cells) borrows the row of the background of nearest ``background_style``.
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
-                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50, category_id=1):
+                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50, category_id=1,
+                 cell_stats=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -266,6 +305,7 @@ class SAAAGenerator(SampleGenerator):
         self.count_mode, self.max_cells = count_mode, max_cells
         self.spacing, self.sigma, self.n_candidates = spacing, sigma, n_candidates
         self.category_id = int(category_id)
+        self.cell_stats = _cell_stats_per_background(cell_stats, self.backgrounds, cells)
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
@@ -281,8 +321,12 @@ class SAAAGenerator(SampleGenerator):
         many masks sampled once (``MaskBank``, seed ``mask_bank_seed``, loaded from or
         built into ``mask_bank_dir``, default ``<mask checkpoint folder>/mask_banks``);
         ``None`` or 0: sample fresh masks for every image (the paper's way, seconds of
-        CPU per image). Other keyword arguments go to ``SAAAGenerator``.
+        CPU per image). A checkpoint in a release folder (``saaa.release``: a
+        ``manifest.json`` beside it) is checked against the manifest first. Other keyword
+        arguments go to ``SAAAGenerator``.
         """
+        verify_checkpoint(mask_ckpt)
+        verify_checkpoint(pix2pix_ckpt)
         n_bank, stats = _bank_size(mask_bank), _as_stats(bank_or_stats)
         masks = MaskGenerator.from_checkpoint(mask_ckpt, smooth_sigma=smooth_sigma,
                                               sampler=sampler, steps=steps,
@@ -344,12 +388,14 @@ class SAAAGenerator(SampleGenerator):
 
     def background_style(self, background_index):
         """Style vector of background ``background_index`` (cached), or None when the
-        Pix2Pix model is unconditioned."""
+        Pix2Pix model is unconditioned; an ``'image_style'`` model's includes the cell
+        statistics of the background's real image (``cell_stats``)."""
         if not self.cells.conditioned:
             return None
         if background_index not in self._styles:
+            cell_stats = None if self.cell_stats is None else self.cell_stats[background_index]
             self._styles[background_index] = self.cells.style_of(
-                self.backgrounds[background_index])
+                self.backgrounds[background_index], cell_stats)
         return self._styles[background_index]
 
     def compose_cells(self, background_index, rng):

@@ -8,9 +8,11 @@ crop shows the cell in its real surroundings. With ``context='clean'`` the surro
 come from the image with all cells removed (``mmaug_is.core.background.remove_cells``),
 so neighbours never appear in Pix2Pix targets. The real box size ``(h, w)`` in px is kept
 per cell so generated cells can be restored to a real scale. ``background_style`` is the
-appearance code of a clean background (conditioned Pix2Pix): the same function gives the
-training code of each SCO (its source image's clean background) and, at generation, the
-code of the background a new cell is pasted on.
+appearance code of a clean background and ``image_style`` that code followed by the
+statistics of the image's real cells (conditioned Pix2Pix; ``condition_style`` picks one
+by the model's condition): the same functions give the training code of each SCO (its
+source image) and, at generation, the code of the background a new cell is pasted on
+(with the cells of the real image that background came from).
 """
 import logging
 from dataclasses import dataclass
@@ -23,10 +25,13 @@ from tqdm import tqdm
 
 from mmaug_is.core.io import load_coco_instances, read_image
 from mmaug_is.core.objects import extract_objects
+from mmaug_is.core.style import STYLE_STATS, cell_statistics, channel_statistics
 
 CONTEXTS = ('clean', 'raw')
-# Per-channel statistics of a background's style vector, in this order (stat-major).
-STYLE_STATS = ('mean', 'std', 'p10', 'p90')
+# Appearance codes of the conditioned Pix2Pix and the parts each is made of; every part is
+# ``len(STYLE_STATS)`` statistics per channel (``core.style.channel_statistics``).
+STYLE_PARTS = {'background_style': ('background', ),
+               'image_style': ('background', 'cells')}
 LOGGER = logging.getLogger(__name__)
 
 
@@ -91,10 +96,50 @@ def background_style(background, fmt=None):
     if ImageFormat.of(background) != fmt:
         raise ValueError(f'background is {ImageFormat.of(background).describe()}, expected '
                          f'{fmt.describe()}')
-    pixels = background.reshape(-1, fmt.channels).astype(np.float64) / fmt.max_value * 2 - 1
-    p10, p90 = np.percentile(pixels, [10, 90], axis=0)
-    style = np.concatenate([pixels.mean(axis=0), pixels.std(axis=0), p10, p90])
-    return style.astype(np.float32)
+    return channel_statistics(background)
+
+
+def image_style(background, cell_stats, fmt=None):
+    """Appearance code of a source image: ``background_style(background)`` followed by
+    ``cell_stats``, the statistics of the image's real cells.
+
+    Args:
+        background: the image's clean background (as for ``background_style``).
+        cell_stats: ``core.style.cell_statistics(image, masks)`` of the real image the
+            background was made from and all its cell masks (``(len(STYLE_STATS) * C,)``;
+            ``RealAssets.cell_stats`` holds it per background).
+        fmt: the images' ``ImageFormat`` (default: read from ``background``).
+    Returns ``(2 * len(STYLE_STATS) * C,)`` float32. Raises ``ValueError`` when
+    ``cell_stats`` is missing, mis-shaped or NaN (an image without cells).
+    """
+    style = background_style(background, fmt)
+    if cell_stats is None:
+        raise ValueError('image_style needs the statistics of the real cells of the '
+                         "background's image (core.style.cell_statistics)")
+    cell_stats = np.asarray(cell_stats, dtype=np.float32)
+    if cell_stats.shape != style.shape:
+        raise ValueError(f'cell statistics have shape {cell_stats.shape}, expected '
+                         f'{style.shape}')
+    if not np.isfinite(cell_stats).all():
+        raise ValueError('cell statistics are NaN: the image has no cell pixels')
+    return np.concatenate([style, cell_stats])
+
+
+def style_dim(condition, channels):
+    """Length of the appearance code of ``condition`` for ``channels`` channels (0: none)."""
+    return len(STYLE_PARTS.get(condition, ())) * len(STYLE_STATS) * channels
+
+
+def condition_style(condition, background, cell_stats=None, fmt=None):
+    """The code a Pix2Pix model of ``condition`` takes for cells on ``background``:
+    ``background_style`` or ``image_style`` (``cell_stats`` needed), None for ``'none'``."""
+    if condition == 'none':
+        return None
+    if condition == 'background_style':
+        return background_style(background, fmt)
+    if condition == 'image_style':
+        return image_style(background, cell_stats, fmt)
+    raise ValueError(f'unknown condition {condition!r}')
 
 
 def masks_to_tensor(masks):
@@ -218,8 +263,9 @@ class SCODataset:
         sources: ``N`` strings ``'<file_name>#<ann_id>'`` (provenance).
         fmt: ``ImageFormat`` of the source images.
         fill: fraction of ``S`` taken by the longer mask side.
-        styles: optional ``(N, D)`` float32 appearance codes: ``background_style`` of each
-            SCO's source image with all cells removed (conditioned Pix2Pix only).
+        styles: optional ``(N, D)`` float32 appearance codes of each SCO's source image
+            (conditioned Pix2Pix only): ``background_style`` of its clean background, or
+            ``image_style`` (that and the statistics of all the image's real cells).
     """
     masks: np.ndarray
     images: np.ndarray
@@ -269,7 +315,7 @@ def _context_image(image, masks, own, context, seed, clean_cache):
 
 def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_area=12,
                       min_component=0.9, with_images=True, context='clean', seed=0,
-                      progress=True, with_styles=False):
+                      progress=True, with_styles=False, style='background_style'):
     """Extract every SCO (single-cell object; MCOs are left out) of a COCO dataset into a
     canonical ``SCODataset``.
 
@@ -283,9 +329,11 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         with_images: also build the image windows (needed by Pix2Pix only).
         context: ``'clean'`` (neighbours removed) or ``'raw'`` (image as is).
         seed: seed of the cell-removal randomness (``context='clean'``).
-        with_styles: also store each SCO's appearance code (``styles``): the
-            ``background_style`` of its image's clean background (the same one
-            ``context='clean'`` uses; with ``'raw'`` it is computed for this alone).
+        with_styles: also store each SCO's appearance code (``styles``), of the kind
+            ``style`` names: ``'background_style'`` of its image's clean background (the
+            same one ``context='clean'`` uses; with ``'raw'`` it is computed for this
+            alone), or ``'image_style'``: that followed by the ``cell_statistics`` of
+            all the image's annotated cells.
     Raises:
         ValueError: no SCO, no usable SCO, mixed image formats (naming the first image
             of each format), bad arguments.
@@ -294,6 +342,8 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
         raise ValueError(f'context must be one of {CONTEXTS}, got {context!r}')
     if not 0.2 <= fill <= 0.95:
         raise ValueError(f'fill must be in [0.2, 0.95], got {fill}')
+    if with_styles and style not in STYLE_PARTS:
+        raise ValueError(f'style must be one of {tuple(STYLE_PARTS)}, got {style!r}')
     records = load_coco_instances(ann_file, img_dir)
     masks, images, sizes, sources, fmt, first_path = [], [], [], [], None, None
     styles = []
@@ -330,8 +380,10 @@ def build_sco_dataset(ann_file, img_dir, size=64, fill=0.75, min_side=4, min_are
                 all_masks = record.masks
             if with_styles:
                 if 'style' not in clean_cache:
-                    clean_cache['style'] = background_style(
-                        _cached_background(image, all_masks, seed + index, clean_cache), fmt)
+                    clean_cache['style'] = condition_style(
+                        style, _cached_background(image, all_masks, seed + index, clean_cache),
+                        cell_statistics(image, all_masks) if style == 'image_style' else None,
+                        fmt)
                 styles.append(clean_cache['style'])
             if with_images:
                 x1 = int(obj.bbox_xyxy[0]) + offset[1]

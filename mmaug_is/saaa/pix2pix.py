@@ -9,9 +9,12 @@ artefacts on the smooth nuclei in our CPU runs. ``PatchDiscriminator``: pix2pix 
 never depends on the other samples of its batch (generation is then reproducible however
 cells are batched).
 
-Appearance conditioning (beyond the paper; ``Pix2PixConfig.condition='background_style'``):
-both networks also take a style vector ``(B, D)`` of the clean background the cell goes on
-(``mask_data.background_style``, D = 4 C). The generator receives it by FiLM (a small MLP
+Appearance conditioning (beyond the paper; ``Pix2PixConfig.condition``): both networks also
+take a style vector ``(B, D)``: with ``'background_style'`` that of the clean background the
+cell goes on (``mask_data.background_style``, D = 4 C); with ``'image_style'`` that followed
+by the statistics of the real cells of the background's image (``mask_data.image_style``,
+D = 8 C), which tells brightness and texture apart where backgrounds look alike
+(fluorescence: all near-black). The generator receives it by FiLM (a small MLP
 maps it to a per-channel scale and shift applied right after the instance norm of the
 bottleneck and of every decoder block): constant input planes would be mostly cancelled,
 since every instance norm removes per-channel constants. The discriminator gets it as D
@@ -27,9 +30,9 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
-from .mask_data import STYLE_STATS
+from .mask_data import STYLE_PARTS, style_dim
 
-CONDITIONS = ('none', 'background_style')
+CONDITIONS = ('none', ) + tuple(STYLE_PARTS)
 
 
 @dataclass
@@ -43,8 +46,10 @@ class Pix2PixConfig:
         n_down: generator down-samplings; the bottleneck is ``S / 2**n_down`` px.
         n_layers_d: stride-2 layers of the PatchGAN (3 -> 70 px receptive field).
         dropout: dropout probability of the decoder block next to the bottleneck.
-        condition: ``'none'`` (paper: the mask only) or ``'background_style'`` (also the
-            style vector of the background the cell lands on; see the module docstring).
+        condition: ``'none'`` (paper: the mask only), ``'background_style'`` (also the
+            style vector of the background the cell lands on) or ``'image_style'`` (that
+            and the statistics of the real cells of the background's image); see the
+            module docstring.
             Checkpoints written before this field existed load as ``'none'``.
     """
     image_size: int = 64
@@ -76,7 +81,7 @@ class Pix2PixConfig:
     @property
     def style_dim(self):
         """Length D of the style vector (0 when unconditioned)."""
-        return len(STYLE_STATS) * self.out_channels if self.conditioned else 0
+        return style_dim(self.condition, self.out_channels)
 
     def check_style(self, style, batch, where):
         """Raise ``ValueError`` unless ``style`` fits this config for a batch of ``batch``."""
@@ -88,7 +93,7 @@ class Pix2PixConfig:
         if style is None:
             raise ValueError(f'{where}: this Pix2Pix model is conditioned on '
                              f'{self.condition!r} and needs the style vector of the background '
-                             'the cells go on (mask_data.background_style(background))')
+                             f'the cells go on (mask_data.{self.condition})')
         if tuple(style.shape) != (batch, self.style_dim):
             raise ValueError(f'{where}: style has shape {tuple(style.shape)}, expected '
                              f'{(batch, self.style_dim)}')

@@ -4,7 +4,9 @@ Logging to console + ``<work_dir>/<name>.log``, stateless (seed, iteration) -> b
 indices so a resumed run sees exactly the batches an uninterrupted one would, a
 tqdm-driven iteration loop, the command-line arguments both training tools share, and
 ``TrainingRun``, their resume / checkpoint driver. Checkpoints are written and checked by
-``mmaug_is.utils.checkpoint_io`` (``save_checkpoint`` / ``load_checkpoint``).
+``mmaug_is.utils.checkpoint_io`` (``save_checkpoint`` / ``load_checkpoint``); ``TrainingRun``
+adds how they were made (``command``, ``commands``, ``arguments``, ``data``: see
+``TrainingRun.provenance``), which ``saaa.release`` copies into a release's manifest.
 """
 import logging
 import os
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from mmaug_is.synth.hashing import source_digest
 from mmaug_is.utils.checkpoint_io import load_checkpoint, save_checkpoint
 
 
@@ -157,6 +160,21 @@ def add_common_args(parser, default_size, default_batch):
     return parser
 
 
+def command_line(tool, argv=None, threads=None):
+    """The shell line that runs ``tool`` with ``argv`` (default: this process's arguments):
+    ``'OMP_NUM_THREADS=<threads> python <tool> <args>'``, ``tool`` relative to the working
+    directory when it lies below it (``threads`` None: ``$OMP_NUM_THREADS`` or 1)."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    tool = Path(tool).resolve()
+    try:
+        tool = tool.relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    if threads is None:
+        threads = int(os.environ.get('OMP_NUM_THREADS', '1') or 1)
+    return f'OMP_NUM_THREADS={threads} python {shlex.join([str(tool), *argv])}'
+
+
 def plan_run(args, n_items, batch_size, resumed_state, logger):
     """``(start_iter, total_iters, iters_per_epoch)`` for a new or resumed run."""
     per_epoch = iters_per_epoch(n_items, batch_size)
@@ -189,19 +207,37 @@ class TrainingRun:
     Args:
         args: arguments parsed with ``add_common_args``. name: 'masks' or 'pix2pix'.
         ckpt_name: checkpoint file name in ``--work-dir``. kind: its checkpoint kind.
+        command: the command line of this run (``command_line``; default: built from
+            ``sys.argv``), recorded in every checkpoint.
     """
 
-    def __init__(self, args, name, ckpt_name, kind):
+    def __init__(self, args, name, ckpt_name, kind, command=None):
         self.args = args
         threads = configure_threads()
         self.logger = get_logger(name, args.work_dir, f'train_{name}')
         self.logger.info('command: %s', ' '.join(shlex.quote(a) for a in sys.argv))
         self.logger.info('torch threads: %d', threads)
+        self.command = command or command_line(sys.argv[0], threads=threads)
         self.resume_path = resolve_resume(args.resume, args.work_dir, ckpt_name)
         self.state = load_checkpoint(self.resume_path, kind) if self.resume_path else None
         self.ckpt_path = Path(args.work_dir) / ckpt_name
         self.size = self.state['config']['image_size'] if self.state else args.size
         self.fill = self.state['fill'] if self.state else args.fill
+
+    def provenance(self, dataset):
+        """How the checkpoint was made, stored in it beside the trainer's state:
+        ``command`` (this run's), ``commands`` (every run of the checkpoint's history, first
+        = the one that started it; runs recorded before this field existed are missing),
+        ``arguments`` (this run's parsed arguments) and ``data`` (``ann_file`` / ``img_dir``
+        as given, ``source_digest`` of their content, ``n_scos`` training SCOs)."""
+        args = self.args
+        previous = list((self.state or {}).get('commands') or [])
+        return dict(command=self.command, commands=previous + [self.command],
+                    arguments={k: v for k, v in vars(args).items()
+                               if v is None or isinstance(v, (str, int, float, bool))},
+                    data=dict(ann_file=str(args.ann_file), img_dir=str(args.img_dir),
+                              source_digest=source_digest(args.ann_file, args.img_dir),
+                              n_scos=len(dataset)))
 
     def train(self, trainer, sample, desc):
         """Step ``trainer`` (a ``trainers`` object) from the resumed iteration (or 0) to the
@@ -213,8 +249,10 @@ class TrainingRun:
         start, total, per_epoch = plan_run(args, len(trainer.dataset), trainer.batch_size,
                                            self.state, logger)
 
+        provenance = self.provenance(trainer.dataset)
+
         def checkpoint(it):
-            save_checkpoint(trainer.state_dict(it, total), self.ckpt_path)
+            save_checkpoint(dict(trainer.state_dict(it, total), **provenance), self.ckpt_path)
             logger.info('checkpoint (iteration %d) -> %s', it, self.ckpt_path)
 
         history = run_iterations(trainer.step, start, total, logger, per_epoch=per_epoch,

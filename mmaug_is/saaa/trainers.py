@@ -140,9 +140,10 @@ class Pix2PixTrainer:
     ``extra_batch`` cells from them; having no real counterpart, they enter only the
     adversarial terms (the discriminator sees them as fakes, the generator must fool it).
 
-    A conditioned config (``cfg.condition='background_style'``) needs ``dataset.styles``
-    (``build_sco_dataset(with_styles=True)``): each real cell is painted and judged with its
-    own image's background style; extra masks get styles of random training SCOs.
+    A conditioned config (``cfg.condition`` ``'background_style'`` or ``'image_style'``)
+    needs ``dataset.styles`` of that kind (``build_sco_dataset(with_styles=True,
+    style=cfg.condition)``): each real cell is painted and judged with its own image's
+    style; extra masks get styles of random training SCOs.
     """
 
     def __init__(self, dataset, cfg=None, batch_size=16, lr=2e-4, lambda_l1=100.0,
@@ -162,10 +163,13 @@ class Pix2PixTrainer:
             styles = dataset.styles
             if styles is None:
                 raise ValueError(f'Pix2Pix condition {self.cfg.condition!r} needs the SCO '
-                                 'background styles: build the SCODataset with with_styles=True')
+                                 'styles: build the SCODataset with with_styles=True, '
+                                 f'style={self.cfg.condition!r}')
             if np.shape(styles) != (len(dataset), self.cfg.style_dim):
                 raise ValueError(f'dataset styles {np.shape(styles)} do not match '
-                                 f'{(len(dataset), self.cfg.style_dim)}')
+                                 f'{(len(dataset), self.cfg.style_dim)} (condition '
+                                 f'{self.cfg.condition!r}: build_sco_dataset(style='
+                                 f'{self.cfg.condition!r}))')
         self.batch_size, self.lr, self.seed = batch_size, lr, seed
         self.lambda_l1, self.lambda_vgg, self.gan_mode = lambda_l1, lambda_vgg, gan_mode
         torch.manual_seed(seed)

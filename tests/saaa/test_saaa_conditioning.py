@@ -1,5 +1,7 @@
-"""Appearance conditioning of the SAAA Pix2Pix (beyond the paper): the background style
-vector, conditioned networks, checkpoints old and new, and generation on real backgrounds."""
+"""Appearance conditioning of the SAAA Pix2Pix (beyond the paper): the background and image
+style vectors, conditioned networks, checkpoints old and new, and generation on real
+backgrounds (with the cell statistics of each background's real image)."""
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -7,10 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from mmaug_is.core import load_coco_instances, read_image, remove_cells
+from mmaug_is.core import load_coco_instances, read_image, remove_cells, write_image
+from mmaug_is.core.io import encode_masks
+from mmaug_is.core.style import cell_statistics, channel_statistics
 from mmaug_is.saaa.generator import CellSynthesizer, MaskGenerator, SAAAGenerator
 from mmaug_is.saaa.mask_data import (STYLE_STATS, ImageFormat, SizeDistribution,
-                                     background_style, build_sco_dataset)
+                                     background_style, build_sco_dataset, condition_style,
+                                     image_style)
 from mmaug_is.saaa.mask_ddpm import MaskDDPM, MaskDDPMConfig, MaskFilter
 from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
 from mmaug_is.saaa.train_loop import load_checkpoint, save_checkpoint
@@ -20,6 +25,7 @@ from mmaug_is.synth import sample_rng
 COND = Pix2PixConfig(image_size=32, out_channels=3, ngf=8, ndf=8, n_layers_d=2,
                      condition='background_style')
 PLAIN = replace(COND, condition='none')
+IMAGE = replace(COND, condition='image_style')
 PINK, GREY = (225, 190, 215), (150, 150, 150)  # two background colours
 PURPLE, DARK = (110, 40, 130), (60, 60, 60)    # and the cell colours that go with them
 
@@ -199,3 +205,287 @@ def test_training_tool_condition_option(fluo_subset, tmp_path):
     state = load_checkpoint(tmp_path / 'pix2pix.pth', PIX2PIX_KIND)
     assert state['iter'] == 3 and state['config']['condition'] == 'background_style'
     assert 'ignored' in (tmp_path / 'train_pix2pix.log').read_text()
+
+
+# ----------------------------------------------------------------- condition='image_style'
+def test_image_style_is_background_style_then_cell_statistics():
+    image = np.full((20, 20, 3), 10, np.uint8)
+    image[2:6, 2:6] = (200, 100, 50)
+    image[10:14, 10:14] = (100, 100, 150)
+    masks = np.zeros((2, 20, 20), bool)
+    masks[0, 2:6, 2:6] = masks[1, 10:14, 10:14] = True
+    background = np.full((20, 20, 3), 12, np.uint8)
+    cells = cell_statistics(image, masks)
+    assert np.array_equal(cells, channel_statistics(image, masks.any(axis=0)))
+    mean, std, p10, p90 = cells.reshape(len(STYLE_STATS), 3)
+    assert np.allclose(mean, np.array([150, 100, 100]) / 255 * 2 - 1, atol=1e-6)
+    assert np.allclose(std, np.array([50, 0, 50]) / 255 * 2, atol=1e-6)
+    assert np.allclose(p10, np.array([100, 100, 50]) / 255 * 2 - 1, atol=1e-6)
+    assert np.allclose(p90, np.array([200, 100, 150]) / 255 * 2 - 1, atol=1e-6)
+    style = image_style(background, cells)
+    assert style.dtype == np.float32 and style.shape == (2 * len(STYLE_STATS) * 3,)
+    assert np.array_equal(style, np.concatenate([background_style(background), cells]))
+    assert np.array_equal(condition_style('image_style', background, cells), style)
+    assert np.array_equal(condition_style('background_style', background, cells),
+                          background_style(background))  # cell statistics not used there
+    assert condition_style('none', background) is None
+    assert IMAGE.style_dim == 24 and COND.style_dim == 12 and PLAIN.style_dim == 0
+    # An image without cells has NaN statistics, which no style accepts.
+    empty = cell_statistics(image, np.zeros((0, 20, 20), bool))
+    assert empty.shape == (12,) and np.isnan(empty).all()
+    with pytest.raises(ValueError, match='no cell pixels'):
+        image_style(background, empty)
+    with pytest.raises(ValueError, match='needs the statistics'):
+        image_style(background, None)
+    with pytest.raises(ValueError, match='expected'):
+        image_style(background, cells[:4])
+
+
+def _write_two_brightness_set(root):
+    """Two 64 px images: same dark noisy background, 4 round cells each, grey level 60 in
+    ``dim.png`` and 200 in ``bright.png``. Returns ``(ann_file, img_dir)``."""
+    img_dir = root / 'images'
+    img_dir.mkdir(parents=True)
+    yy, xx = np.mgrid[:64, :64]
+    noise = np.random.default_rng(0).integers(5, 25, (64, 64)).astype(np.uint8)
+    images, annotations = [], []
+    for image_id, (name, level) in enumerate((('dim.png', 60), ('bright.png', 200)), 1):
+        image = np.repeat(noise[..., None], 3, axis=2)
+        masks = np.stack([(yy - cy) ** 2 + (xx - cx) ** 2 <= 25
+                          for cy, cx in ((16, 16), (16, 46), (46, 16), (46, 46))])
+        image[masks.any(axis=0)] = level
+        write_image(img_dir / name, image)
+        images.append(dict(id=image_id, file_name=name, height=64, width=64))
+        for k, (mask, rle) in enumerate(zip(masks, encode_masks(masks))):
+            ys, xs = np.nonzero(mask)
+            annotations.append(dict(
+                id=10 * image_id + k, image_id=image_id, category_id=1, iscrowd=0,
+                area=int(mask.sum()), segmentation=dict(size=rle['size'],
+                                                        counts=rle['counts'].decode()),
+                bbox=[int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1,
+                      int(np.ptp(ys)) + 1]))
+    ann_file = root / 'train.json'
+    ann_file.write_text(json.dumps(dict(images=images, annotations=annotations,
+                                        categories=[dict(id=1, name='nucleus')])))
+    return ann_file, img_dir
+
+
+def test_sco_image_styles_tell_cell_brightness_apart(tmp_path):
+    ann_file, img_dir = _write_two_brightness_set(tmp_path)
+    kwargs = dict(size=32, with_images=False, with_styles=True, seed=3, progress=False)
+    by_image = build_sco_dataset(ann_file, img_dir, style='image_style', **kwargs)
+    by_background = build_sco_dataset(ann_file, img_dir, **kwargs)  # background_style
+    assert len(by_image) == 8 and by_image.styles.shape == (8, 24)
+    dim = np.array([s.startswith('dim.png#') for s in by_image.sources])
+    assert dim.sum() == 4
+    for group in (dim, ~dim):  # one code per source image
+        assert len({s.tobytes() for s in by_image.styles[group]}) == 1
+    # The first half is the background style, the second the image's real cells.
+    assert np.array_equal(by_image.styles[:, :12], by_background.styles)
+    for record in load_coco_instances(ann_file, img_dir):
+        rows = np.array([s.startswith(record.file_name + '#') for s in by_image.sources])
+        cells = cell_statistics(read_image(record.path), record.masks)
+        assert np.array_equal(by_image.styles[rows, 12:], np.stack([cells] * rows.sum()))
+    a, b = by_image.styles[dim][0], by_image.styles[~dim][0]
+    assert np.allclose(a[12:15], 60 / 255 * 2 - 1) and np.allclose(b[12:15], 200 / 255 * 2 - 1)
+    # The backgrounds alone barely tell the two images apart; their cells do.
+    bg_gap = np.abs(by_background.styles[dim][0] - by_background.styles[~dim][0]).max()
+    assert bg_gap < 0.05 < 1.0 < np.abs(a[12:] - b[12:]).max()
+    with pytest.raises(ValueError, match='style must be one of'):
+        build_sco_dataset(ann_file, img_dir, style='none', **kwargs)
+
+
+def test_image_style_model_learns_cell_brightness_on_alike_backgrounds(sco32):
+    """Fluorescence-like: one dark background, dim or bright cells. The cell statistics of
+    the image style tell the model which to paint."""
+    n = 48
+    masks, dim = sco32.masks[:n], np.arange(n) < n // 2
+    images = np.full((n, 32, 32, 3), 15, np.uint8)
+    images[masks & dim[:, None, None]] = 60
+    images[masks & ~dim[:, None, None]] = 200
+    background = np.full((16, 16, 3), 15, np.uint8)
+    codes = {}
+    for is_dim, level in ((True, 60), (False, 200)):
+        cell = np.full((4, 4, 3), level, np.uint8)
+        codes[is_dim] = image_style(background, cell_statistics(cell, np.ones((1, 4, 4), bool)))
+    ds = replace(sco32, masks=masks, images=images, sizes=sco32.sizes[:n],
+                 sources=sco32.sources[:n], styles=np.stack([codes[d] for d in dim]))
+    trainer = Pix2PixTrainer(ds, replace(IMAGE, dropout=0.0), batch_size=8, lr=2e-3,
+                             lambda_vgg=0, seed=1)
+    for it in range(60):
+        trainer.step(it)
+    cells = CellSynthesizer(trainer.netG, trainer.cfg, ds.fmt, ds.fill)
+    for is_dim, level in ((True, 60), (False, 200)):
+        _, image = cells.synthesize(masks[:1], style=codes[is_dim])
+        assert abs(image[0][masks[0]].mean() - level) < 30, (image[0][masks[0]].mean(), level)
+
+
+def test_image_style_generation_uses_each_backgrounds_cell_statistics(
+        sco32, fluo_stats_and_backgrounds):
+    stats, real_backgrounds = fluo_stats_and_backgrounds
+    background = real_backgrounds[0]
+    backgrounds = [background, background.copy(), background.copy()]
+    dim, bright = np.full(12, -0.8, np.float32), np.full(12, 0.6, np.float32)
+    nan = np.full(12, np.nan, np.float32)
+    cells = _cells(IMAGE, sco32.fmt, sco32.fill)
+    masks = RealMasks(sco32.masks, SizeDistribution(sco32.sizes), sco32.fill)
+    gen = SAAAGenerator(masks, cells, stats, backgrounds, cell_stats=[dim, bright, nan])
+    for i, expected in enumerate((dim, bright)):
+        assert np.array_equal(gen.background_style(i), image_style(backgrounds[i], expected))
+    # An image without cells borrows the statistics of the most alike background (the
+    # first of equals).
+    assert np.array_equal(gen.background_style(2), gen.background_style(0))
+    # compose_cells paints with the chosen background's style.
+    seen = []
+    synthesize = cells.synthesize
+
+    def recording(masks, style=None):
+        seen.append(style)
+        return synthesize(masks, style=style)
+
+    cells.synthesize = recording
+    composed = [gen.compose_cells(i, sample_rng(0, 5)) for i in (0, 1)]
+    assert np.array_equal(seen[0], gen.background_style(0))
+    assert np.array_equal(seen[1], gen.background_style(1))
+    # Same masks and positions, different cells: the statistics change the painting.
+    assert np.array_equal(composed[0].masks, composed[1].masks)
+    assert np.abs(composed[0].image.astype(int) - composed[1].image.astype(int)).max() > 0
+    with pytest.raises(ValueError, match="'image_style' and needs cell_stats"):
+        SAAAGenerator(masks, cells, stats, backgrounds)
+    with pytest.raises(ValueError, match='one row per background'):
+        SAAAGenerator(masks, cells, stats, backgrounds, cell_stats=[dim, bright])
+    with pytest.raises(ValueError, match='no background comes from an image with cells'):
+        SAAAGenerator(masks, cells, stats, backgrounds, cell_stats=[nan] * 3)
+    # Other models ignore the statistics: a background_style model's code is unchanged.
+    plain_bg = SAAAGenerator(masks, _cells(COND, sco32.fmt, sco32.fill), stats, backgrounds,
+                             cell_stats=[dim, bright, nan])
+    assert np.array_equal(plain_bg.background_style(1), background_style(backgrounds[1]))
+
+
+def test_image_style_checkpoint_and_training_tool(fluo_subset, tmp_path):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / 'tools' / 'saaa_train_pix2pix.py'
+    spec = importlib.util.spec_from_file_location('saaa_train_pix2pix', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ann_file, img_dir = fluo_subset
+    tool.main(['--ann-file', str(ann_file), '--img-dir', str(img_dir), '--work-dir',
+               str(tmp_path), '--size', '32', '--batch-size', '8', '--no-progress', '--ngf',
+               '8', '--ndf', '8', '--lambda-vgg', '0', '--context', 'raw', '--iters', '2',
+               '--sample-interval', '2', '--ckpt-interval', '2', '--condition', 'image_style'])
+    state = load_checkpoint(tmp_path / 'pix2pix.pth', PIX2PIX_KIND)
+    assert state['config']['condition'] == 'image_style'
+    cells = CellSynthesizer.from_checkpoint(tmp_path / 'pix2pix.pth')
+    assert cells.conditioned and cells.cfg.style_dim == 24
+    record = load_coco_instances(ann_file, img_dir)[0]
+    image = read_image(record.path)
+    clean = remove_cells(image, record.masks, np.random.default_rng(0))
+    style = cells.style_of(clean, cell_statistics(image, record.masks))
+    assert style.shape == (24,)
+    # Resuming rebuilds the image styles and checks them against the fingerprint.
+    ds = build_sco_dataset(ann_file, img_dir, size=32, context='raw', with_styles=True,
+                           style='image_style', seed=0, progress=False)
+    assert cells.synthesize(ds.masks[:2], style=style)[1].shape == (2, 32, 32, 3)
+    with pytest.raises(ValueError, match='needs the statistics'):
+        cells.style_of(clean)
+    resumed = Pix2PixTrainer.from_checkpoint(state, ds, perceptual='none')
+    assert resumed.cfg.condition == 'image_style'
+    with pytest.raises(ValueError, match='do not match'):  # background codes only
+        Pix2PixTrainer.from_checkpoint(state, replace(ds, styles=ds.styles[:, :12]),
+                                       perceptual='none')
+
+
+def test_background_style_checkpoint_unchanged_by_image_style(sco32, tmp_path):
+    """A 'background_style' checkpoint keeps its 12-value code and its outputs."""
+    ds = _two_stain_dataset(sco32)
+    trainer = Pix2PixTrainer(ds, COND, batch_size=8, lambda_vgg=0, seed=2)
+    path = save_checkpoint(trainer.state_dict(0, 1), tmp_path / 'pix2pix.pth')
+    cells = CellSynthesizer.from_checkpoint(path)
+    background = np.full((16, 16, 3), GREY, np.uint8)
+    style = cells.style_of(background)
+    assert np.array_equal(style, background_style(background)) and style.shape == (12,)
+    assert np.array_equal(cells.style_of(background, np.zeros(12, np.float32)), style)
+    with torch.no_grad():
+        direct = trainer.netG.eval()(torch.from_numpy(ds.masks[:2, None] * 2.0 - 1.0).float(),
+                                     torch.from_numpy(np.stack([style] * 2)))
+    _, images = cells.synthesize(ds.masks[:2], style=style)
+    expected = np.rint((direct.numpy().transpose(0, 2, 3, 1) + 1) / 2 * 255)
+    assert np.abs(images.astype(int) - expected.astype(int)).max() <= 1
+    assert _cells(PLAIN, sco32.fmt, sco32.fill).style_of(background) is None
+
+
+def test_assets_keep_cell_statistics_per_background(sample_root, tmp_path):
+    from mmaug_is.synth import RealAssets
+    from mmaug_is.synth.assets import CELL_STATS_FILE
+
+    ann_file, img_dir = sample_root / 'annotations' / 'train.json', sample_root / 'images'
+    assets, folder = RealAssets.cached(ann_file, img_dir, tmp_path, progress=False)
+    records = load_coco_instances(ann_file, img_dir)
+    expected = np.stack([cell_statistics(read_image(r.path), r.masks) for r in records])
+    assert assets.background_sources == [r.file_name for r in records]
+    assert np.array_equal(assets.cell_stats, expected)
+    assert np.array_equal(RealAssets.load(folder).cell_stats, expected)
+    # A folder written before the statistics existed: same key, completed on demand.
+    (folder / CELL_STATS_FILE).unlink()
+    assert RealAssets.load(folder).cell_stats is None
+    assert RealAssets.cached(ann_file, img_dir, tmp_path, progress=False)[0].cell_stats is None
+    again, same = RealAssets.cached(ann_file, img_dir, tmp_path, progress=False,
+                                    with_cell_stats=True)
+    assert same == folder and np.array_equal(again.cell_stats, expected)
+    assert np.array_equal(RealAssets.load(folder).cell_stats, expected)
+    with pytest.raises(ValueError, match='do not match'):
+        RealAssets.compute_cell_stats(ann_file, img_dir, assets.background_sources[::-1],
+                                      progress=False)
+
+
+def test_saaa_dataset_gives_an_image_style_model_its_backgrounds_cells(sample_root, sco32,
+                                                                        tmp_path):
+    from mmaug_is.datasets import SAAADataset
+    from mmaug_is.synth import RealAssets
+
+    ds = replace(sco32, styles=np.random.default_rng(0).normal(
+        0, 0.3, (len(sco32), 24)).astype(np.float32))
+    trainer = Pix2PixTrainer(ds, IMAGE, batch_size=8, lambda_vgg=0, seed=0)
+    ckpt = save_checkpoint(trainer.state_dict(0, 1), tmp_path / 'pix2pix.pth')
+    tiny = Path(__file__).resolve().parents[1] / 'data' / 'saaa_tiny'
+    source = dict(ann_file=str(sample_root / 'annotations' / 'train.json'),
+                  img_dir=str(sample_root / 'images'))
+    dataset = SAAADataset(
+        source=source, mask_checkpoint=tiny / 'mask_ddpm.pth', pix2pix_checkpoint=ckpt,
+        num_samples=2, cache_root=str(tmp_path / 'cache'), mode='online',
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackDetInputs')],
+        lazy_init=True, generator=dict(steps=4, mask_bank=8))
+    generator = dataset.generator
+    assets, _ = RealAssets.cached(source['ann_file'], source['img_dir'],
+                                  tmp_path / 'cache', progress=False)
+    assert np.array_equal(generator.cell_stats, assets.cell_stats)
+    for i in (0, len(assets.backgrounds) - 1):
+        assert np.array_equal(generator.background_style(i),
+                              image_style(assets.backgrounds[i], assets.cell_stats[i]))
+    sample = generator.generate(0, 0)
+    assert sample.image.shape == assets.backgrounds[0].shape
+
+
+def test_conditioning_bench_keeps_the_other_metrics_section(tmp_path):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_saaa_conditioning.py'
+    spec = importlib.util.spec_from_file_location('bench_saaa_conditioning', path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    md = tmp_path / 'bench.md'
+    md.write_text(bench.TITLE + '\n\nold colour results\n')  # written before the sections
+    bench.replace_section(md, 'brightness', ['## fluo', 'brightness v1'])
+    text = md.read_text()
+    assert 'old colour results' in text and 'brightness v1' in text
+    bench.replace_section(md, 'brightness', ['## fluo', 'brightness v2'])
+    bench.replace_section(md, 'colour', ['## bf', 'colour v2'])
+    text = md.read_text()
+    assert text.startswith(bench.TITLE) and text.count(bench.TITLE) == 1
+    assert 'brightness v2' in text and 'colour v2' in text
+    assert 'v1' not in text and 'old colour' not in text
+    assert text.index('colour v2') < text.index('brightness v2')
+    assert bench.parse_models(['a=x.pth', 'b=y.pth']) == {'a': Path('x.pth'), 'b': Path('y.pth')}
+    with pytest.raises(SystemExit):
+        bench.parse_models(['a=x.pth'])

@@ -1,5 +1,6 @@
-"""``mmaug_is.saaa`` and its training tools run with torch + diffusers alone: no mmdet, mmcv
-or mmengine on that path (a GPU machine without mmcv must be able to train SAAA)."""
+"""``mmaug_is.saaa``, its training tools and the release tool run with torch + diffusers
+alone: no mmdet, mmcv or mmengine on that path (a GPU machine without mmcv must be able to
+train SAAA and release its models)."""
 import json
 import os
 import subprocess
@@ -56,6 +57,10 @@ def test_saaa_tools_run_without_mmdet_mmcv_mmengine(sample_root, tmp_path):
         ('tools/saaa_train_masks.py', [*common, '--channels', '8,16,16', '--sample-steps', '2']),
         # default perceptual loss: the FID Inception, located through the evaluation package
         ('tools/saaa_train_pix2pix.py', [*common, '--ngf', '8', '--ndf', '8']),
+        # a release of the two (2 iterations are too few for masks to pass: no sheet)
+        ('tools/saaa_release.py', ['--mask-ckpt', str(tmp_path / 'mask_ddpm.pth'),
+                                   '--pix2pix-ckpt', str(tmp_path / 'pix2pix.pth'),
+                                   '--out', str(tmp_path / 'release'), '--no-sheet']),
     ]
     env = dict(os.environ, MMAUG_OFFLINE='1', OMP_NUM_THREADS='1')
     result = subprocess.run([sys.executable, '-c', SCRIPT, json.dumps(runs)], cwd=REPO_ROOT,
@@ -68,3 +73,9 @@ def test_saaa_tools_run_without_mmdet_mmcv_mmengine(sample_root, tmp_path):
     assert (tmp_path / 'samples' / 'pix2pix_iter_000002.png').is_file()
     log = (tmp_path / 'train_pix2pix.log').read_text()
     assert 'iter 2/2' in log and 'perceptual loss inception' in log
+    manifest = json.loads((tmp_path / 'release' / 'manifest.json').read_text())
+    for name in ('mask_ddpm.pth', 'pix2pix.pth'):
+        model = manifest['models'][name]
+        assert model['command_source'] == 'checkpoint' and model['iterations'] == 2
+        assert model['command'].startswith('OMP_NUM_THREADS=1 python tools/saaa_train_')
+        assert (tmp_path / 'release' / name).stat().st_size < (tmp_path / name).stat().st_size

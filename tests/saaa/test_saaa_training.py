@@ -1,5 +1,6 @@
 """Training of both SAAA models on real SCOs: loss decreases, determinism, exact resume, tools."""
 import importlib.util
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from mmaug_is.saaa.pix2pix import Pix2PixConfig
 from mmaug_is.saaa.train_loop import (batch_indices, load_checkpoint, save_checkpoint)
 from mmaug_is.saaa.trainers import (MASK_KIND, PIX2PIX_KIND, MaskDDPMTrainer,
                                     Pix2PixTrainer)
+from mmaug_is.synth.hashing import source_digest
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 TINY_DDPM = MaskDDPMConfig(image_size=32, block_out_channels=(8, 16, 16), attention_levels=(2,),
@@ -141,6 +143,16 @@ def test_training_tools_write_outputs_and_resume(fluo_subset, tmp_path, tool, ex
     state = torch.load(tmp_path / ckpt, weights_only=True)
     assert state['iter'] == 4 and state['train']['seed'] == 3
     assert 'resumed from' in next(tmp_path.glob('*.log')).read_text()
+    # how it was made (saaa.release copies it into a release's manifest)
+    commands = [f'OMP_NUM_THREADS={torch.get_num_threads()} python '
+                + shlex.join([str((TOOLS / f'{tool}.py').relative_to(Path.cwd())), *argv])
+                for argv in (base + ['--iters', '3'], base + ['--iters', '4', '--resume'])]
+    assert state['commands'] == commands and state['command'] == commands[1]
+    assert state['arguments']['iters'] == 4 and state['arguments']['resume'] == 'auto'
+    assert state['data'] == dict(ann_file=str(ann_file), img_dir=str(img_dir),
+                                 source_digest=source_digest(ann_file, img_dir),
+                                 n_scos=state['data']['n_scos'])
+    assert state['data']['n_scos'] > 8
 
 
 def test_pix2pix_extra_masks_enter_the_adversarial_terms(sco32):
