@@ -51,6 +51,9 @@ def parse_args(argv=None):
     parser.add_argument('--n-ref', type=int, default=200, help='held-out real reference objects')
     parser.add_argument('--min-change', type=float, default=ScoreConfig.min_change,
                         help='required change in typical real nearest-neighbour gaps')
+    parser.add_argument('--edge-weight', type=float, default=ScoreConfig.edge_weight,
+                        help='weight of the score term against softened cell outlines '
+                             '(0: the score without it)')
     parser.add_argument('--crop-size', type=int, default=64)
     parser.add_argument('--wae-epochs', type=int, default=30)
     parser.add_argument('--wae-width', type=int, default=WAEConfig.width)
@@ -71,6 +74,7 @@ def main(argv=None):
         seed=args.seed, ops=tuple(args.ops), n_prob=args.n_prob, n_levels=args.n_levels,
         l_max=args.l_max, top_b=args.top_b, beam=args.beam, kinds=tuple(args.kinds),
         n_eval=args.n_eval, n_ref=args.n_ref, min_change=args.min_change,
+        edge_weight=args.edge_weight,
         crop_size=args.crop_size, wae_epochs=args.wae_epochs, wae_width=args.wae_width,
         z_dim=args.z_dim, sheet_objects=args.sheet_objects)
     run = run_search(args.ann_file, args.img_dir, args.work_dir, settings, resume=args.resume,

@@ -38,7 +38,7 @@ class SearchSettings:
         l_max: sub-policies per policy. top_b: policies written. beam: policies kept per
             stage (None: all). kinds: object kinds used ('sco', 'mco').
         n_eval, n_ref: held-out evaluation / reference objects (each capped at a quarter
-            of the objects). min_change: ``ScoreConfig.min_change``.
+            of the objects). min_change, edge_weight: ``ScoreConfig``'s.
         crop_size: WAE input side in px. wae_epochs, wae_width, z_dim: WAE settings.
         sheet_objects: objects per row of the contact sheet.
     """
@@ -54,6 +54,7 @@ class SearchSettings:
     n_eval: int = 64
     n_ref: int = 200
     min_change: float = ScoreConfig.min_change
+    edge_weight: float = ScoreConfig.edge_weight
     crop_size: int = 64
     wae_epochs: int = 30
     wae_width: int = WAEConfig.width
@@ -117,7 +118,8 @@ def run_search(ann_file, img_dir, work_dir, settings=SearchSettings(), resume=Fa
         log(f'left out of the search (identity on {channels}-channel objects): '
             f'{sorted(set(opts.ops) - set(ops))}')
     scorer = PolicyScorer(trained.model, eval_sample, ref,
-                          ScoreConfig(min_change=opts.min_change))
+                          ScoreConfig(min_change=opts.min_change,
+                                      edge_weight=opts.edge_weight))
     search_config = SearchConfig(ops=ops, n_prob=opts.n_prob, n_levels=opts.n_levels,
                                  l_max=opts.l_max, top_b=opts.top_b, seed=opts.seed,
                                  beam=opts.beam)

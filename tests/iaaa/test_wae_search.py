@@ -11,7 +11,7 @@ from mmaug_is.core.objects import ObjectBank
 from mmaug_is.core.ops import N_LEVELS
 from mmaug_is.core.policy import Policy, SubPolicy, read_policy_file
 from mmaug_is.iaaa.pipeline import run_search
-from mmaug_is.iaaa.scoring import PolicyScorer, ScoreConfig, split_objects
+from mmaug_is.iaaa.scoring import PolicyScorer, ScoreConfig, edge_sharpness, split_objects
 from mmaug_is.iaaa.search import (CACHE_FILE, STATE_FILE, SearchConfig, candidate_rng,
                                   greedy_candidate_count, greedy_search, is_identity,
                                   level_grid, probability_grid, search_space_size)
@@ -155,6 +155,28 @@ def test_score_rewards_realistic_change_not_copying(scorer, split):
     flip = strict.score(_policy(('FlipLR', 1.0, 0)), np.random.default_rng(0))
     assert normal.change >= ScoreConfig().min_change
     assert flip.score == pytest.approx(normal.score - (1 - normal.change / 100.0), abs=1e-9)
+
+
+def test_score_does_not_reward_soft_edges(scorer, split):
+    """Blur lowers the outline gradient: the edge term costs it what the WAE gives it."""
+    def score(config, *subs):
+        judge = PolicyScorer(scorer.model, split[1], split[2], config)
+        return judge.score(_policy(*subs), np.random.default_rng(0))
+
+    blur = ('Smooth', 1.0, N_LEVELS - 1)
+    plain, edged = score(ScoreConfig(edge_weight=0.0), blur), score(ScoreConfig(), blur)
+    assert plain.edge_ratio == edged.edge_ratio < 0.8
+    assert edged.score == pytest.approx(plain.score - 2.0 * (1 - edged.edge_ratio), abs=1e-9)
+    flip = score(ScoreConfig(), ('FlipLR', 1.0, 0))
+    assert flip.edge_loss == pytest.approx(0, abs=1e-6)
+    # a cell whose outline is blurred is sharper than the same cell blurred twice
+    image, masks = split[1][0].image, split[1][0].masks
+    once = Policy((SubPolicy(*blur),)).apply(image, masks, np.random.default_rng(0))
+    twice = Policy((SubPolicy(*blur),)).apply(*once, np.random.default_rng(0))
+    assert edge_sharpness(image, masks) > edge_sharpness(*once) > edge_sharpness(*twice)
+    assert edge_sharpness(np.zeros_like(image), masks) == 0.0
+    with pytest.raises(ValueError, match='weights'):
+        ScoreConfig(edge_weight=-1)
 
 
 def test_search_space_and_grids():
