@@ -44,7 +44,7 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, descr
                                    detector_groups, execute_runs, explicit_groups,
                                    finished_results, plan_runs, run_state, write_report)
 from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains, run_pooled_gains
-from mmaug_is.benchmarking.runs import check_name, read_json
+from mmaug_is.benchmarking.runs import check_name, read_result
 from mmaug_is.benchmarking.tables import column_order, metric_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +119,7 @@ def build_plan(args):
 
 def _report_finished(runs, states, report, out_dir, name):
     """Write the tables of the finished runs, list the others; returns the exit code 0."""
-    results = [read_json(run.work_dir / 'result.json')
-               for run, state in zip(runs, states) if state == 'done']
+    results = [read_result(run.work_dir) for run, state in zip(runs, states) if state == 'done']
     pending = [f'{run.name} ({state})' for run, state in zip(runs, states) if state != 'done']
     print(f'{name}: {len(results)} of {len(runs)} runs finished; not finished: '
           f'{", ".join(pending) or "none"}')

@@ -14,7 +14,9 @@ by a config file plus optional cfg options, and a training seed. Each run lives 
                       detections in ``test/predictions.bbox.json`` (and the masks of an
                       instance-segmentation config in ``test/predictions.segm.json``)
 - ``result.json``     the finished run's COCO metrics (written atomically, last): box AP,
-                      and mask AP (``segm_*``) when the config evaluates ``segm``
+                      and mask AP (``segm_*``) when the config evaluates ``segm``; and
+                      ``val_metrics``, the same read from the last validation the training
+                      logged (the split settings are chosen on)
 
 Restarting the same plan skips runs with a ``result.json``, only tests runs whose
 training finished, and resumes training (``--resume``) where a checkpoint exists.
@@ -39,7 +41,8 @@ __all__ = ['METRIC_KEYS', 'SEGM_METRIC_KEYS', 'PlanError', 'Run', 'RunFailed', '
            'ToolRunner', 'check_work_dirs', 'describe_plan', 'detector_groups',
            'execute_run', 'execute_runs', 'explicit_groups', 'find_test_metrics',
            'finished_results', 'last_checkpoint', 'parse_setting', 'plan_runs', 'read_json',
-           'run_metrics', 'run_state', 'test_outputs', 'write_json']
+           'read_result', 'run_metrics', 'run_state', 'test_outputs', 'validation_metrics',
+           'write_json']
 
 # metric name in the tables -> key of mmdet's CocoMetric (bbox) in the metrics json
 METRIC_KEYS = {
@@ -333,11 +336,39 @@ def run_state(run):
 
 
 def finished_results(run_root, exclude=()):
-    """``result.json`` contents of the finished runs under ``run_root/<group>/<setting>/
-    seed<k>/`` whose work dir is not in ``exclude``, ordered by directory path."""
+    """``read_result`` of the finished runs under ``run_root/<group>/<setting>/seed<k>/``
+    whose work dir is not in ``exclude``, ordered by directory path."""
     exclude = {Path(d).resolve() for d in exclude}
     found = sorted(Path(run_root).glob('*/*/seed*/result.json'))
-    return [read_json(path) for path in found if path.parent.resolve() not in exclude]
+    return [read_result(path.parent) for path in found if path.parent.resolve() not in exclude]
+
+
+def read_result(work_dir):
+    """A finished run's ``result.json`` content; a result written before ``val_metrics``
+    existed gets them from the run's training logs (the file is not changed)."""
+    result = read_json(Path(work_dir) / 'result.json')
+    if 'val_metrics' not in result:
+        result['val_metrics'] = validation_metrics(work_dir)
+    return result
+
+
+def validation_metrics(work_dir):
+    """The table metrics of the last validation the training of ``work_dir`` logged
+    (mmengine's ``<timestamp>/vis_data/scalars.json``; the test's folder is not searched):
+    as ``run_metrics``; ``{}`` when no validation was logged."""
+    last = {}
+    for path in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
+        for line in path.read_text(encoding='utf-8').splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and METRIC_KEYS['AP'] in entry:
+                last = entry
+    try:
+        return run_metrics(last) if last else {}
+    except KeyError:
+        return {}
 
 
 def last_checkpoint(work_dir, cwd):
@@ -503,7 +534,7 @@ def run_lock(run):
 def execute_run(run, runner):
     """Train and test one run (resuming what is already done); return its result dict."""
     if run_state(run) == 'done':
-        return read_json(run.work_dir / 'result.json')
+        return read_result(run.work_dir)
     run.work_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run):
         return _train_and_test(run, runner)
@@ -527,6 +558,7 @@ def _train_and_test(run, runner):
         'config': runner.rel(run.config),
         'metrics': metrics,
         'coco_metrics': coco,
+        'val_metrics': validation_metrics(run.work_dir),
         'checkpoint': runner.rel(trained['checkpoint']),
         'metrics_file': runner.rel(metrics_path),
         **test_outputs(run, runner, test_start),

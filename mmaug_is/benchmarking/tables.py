@@ -11,6 +11,8 @@ Everything reported is in **AP points** (fraction x 100).
 - paired gain: per group, the per-seed differences (setting - baseline, same seed), their
   mean, standard deviation and 95% t confidence interval; pooled over all groups too.
   A gain whose interval excludes 0 is unlikely to be seed noise.
+- validation: the same cells for the runs' last validation during training
+  (``val_metrics``), the numbers a setting is chosen on before its test AP is read.
 """
 import csv
 import io
@@ -26,13 +28,14 @@ from mmaug_is.core.io import atomic_open
 
 from .runs import METRIC_KEYS, SEGM_METRIC_KEYS
 
-__all__ = ['METRICS', 'SEGM_METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell',
+__all__ = ['METRICS', 'SEGM_METRICS', 'VAL_METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell',
            'format_gain', 'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain',
            'paired_gains_csv', 'plot_bars', 'render_markdown', 'runs_csv', 'summarize',
-           'table_metrics', 'to_points', 'write_report']
+           'table_metrics', 'to_points', 'validation_markdown', 'write_report']
 
 METRICS = tuple(METRIC_KEYS)  # AP, AP50, AP75, APs of boxes
 SEGM_METRICS = tuple(SEGM_METRIC_KEYS)  # segm_AP, segm_AP50, segm_AP75: masks, where evaluated
+VAL_METRICS = ('AP', 'AP75')  # read from the last validation of each training
 UNIT = ('AP points (COCO AP x 100 on the TEST split: boxes, and masks in the `segm_*` '
         'metrics of instance-segmentation runs; every AP read at the last of '
         'proposal_nums detections per image: 300 with NucleiCocoMetric; runs recorded with '
@@ -121,7 +124,8 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
         ``{'unit', 'baseline', 'groups', 'settings', 'metrics': {metric: {'cells':
         {group: {setting: {n, mean, std, values}}}, 'mean_gain': {setting: {mean,
         n_groups}}, 'paired_gain': {group: {setting: {...}}}, 'paired_gain_all':
-        {setting: {...}}}}, 'runs': [...]}``.
+        {setting: {...}}}}, 'validation': {group: {setting: {metric: {n, mean, std}}}},
+        'runs': [...]}``.
     """
     groups = list(groups) if groups is not None else _ordered(r['group'] for r in results)
     metrics = tuple(metrics) if metrics is not None else table_metrics(results)
@@ -160,9 +164,15 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
             pooled[s]['seeds'] = [f'{g}/seed{k}' for g, k in pooled[s]['seeds']]
         out['metrics'][metric] = {'cells': cells, 'mean_gain': mean_gain,
                                   'paired_gain': paired, 'paired_gain_all': pooled}
+    out['validation'] = {g: {s: {m: mean_std(
+        to_points(r.get('val_metrics', {}).get(m)) for r in results
+        if r['group'] == g and r['setting'] == s) for m in VAL_METRICS} for s in settings}
+        for g in groups}
     out['runs'] = [{'run': r.get('run', f'{r["group"]}/{r["setting"]}/seed{r["seed"]}'),
                     'group': r['group'], 'setting': r['setting'], 'seed': r['seed'],
                     **{m: _clean(to_points(r['metrics'].get(m))) for m in metrics},
+                    **{f'val_{m}': _clean(to_points(r.get('val_metrics', {}).get(m)))
+                       for m in VAL_METRICS},
                     'train_seconds': r.get('train_seconds'),
                     'test_seconds': r.get('test_seconds')} for r in results]
     return out
@@ -227,6 +237,28 @@ def metric_markdown(summary, metric):
                   f'setting − {base}; mean ± std of the differences):', '']
         lines += _md_table(['detector', *others], gain_rows, 'l' + 'r' * len(others))
     return lines + ['']
+
+
+def validation_markdown(summary):
+    """Markdown lines: mean val AP / AP75 per group and setting (``summary['validation']``);
+    [] when no run logged a validation."""
+    validation, settings = summary.get('validation', {}), summary['settings']
+
+    def cell(metrics):
+        ap, ap75 = metrics['AP'], metrics['AP75']
+        if not ap['n']:
+            return '—'
+        spread = f' ± {ap["std"]:.2f}' if ap['std'] is not None else ''
+        return f'{ap["mean"]:.2f}{spread} / {ap75["mean"]:.2f} (n={ap["n"]})'
+
+    rows = [[f'`{g}`'] + [cell(validation[g][s]) for s in settings] for g in validation]
+    if not any(c != '—' for row in rows for c in row[1:]):
+        return []
+    lines = ['## Validation split: AP / AP75', '',
+             'Box AP (mean ± std over seeds) / AP75 of the last validation logged during '
+             'training: the split a setting is chosen on; the tables above are the test '
+             'split.', '']
+    return lines + _md_table(['detector', *settings], rows, 'l' + 'r' * len(settings)) + ['']
 
 
 def _runs_section(results, metrics):
@@ -299,6 +331,7 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
         lines += metric_markdown(summary, metric)
     if chart:
         lines += [f'![AP per setting]({chart})', '']
+    lines += validation_markdown(summary)
     lines += bootstrap_markdown(bootstrap_rows, summary['settings'], summary['baseline'])
     lines += _runs_section(results, list(summary['metrics']))
     return '\n'.join(lines)
@@ -400,9 +433,10 @@ def paired_gains_csv(summary):
 
 
 def runs_csv(summary):
-    """CSV of every finished run (AP points and seconds)."""
-    keys = ['run', 'group', 'setting', 'seed', *summary['metrics'], 'train_seconds',
-            'test_seconds']
+    """CSV of every finished run (test AP points, ``val_*``: the last validation's, and
+    seconds)."""
+    keys = ['run', 'group', 'setting', 'seed', *summary['metrics'],
+            *(f'val_{m}' for m in VAL_METRICS), 'train_seconds', 'test_seconds']
     return _csv_text([keys] + [[_csv_value(r.get(k)) for k in keys] for r in summary['runs']])
 
 

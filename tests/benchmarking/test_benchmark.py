@@ -22,7 +22,8 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, detec
                                    execute_runs, explicit_groups, find_test_metrics,
                                    mean_std, paired_gain, plan_runs, run_state, summarize,
                                    write_report)
-from mmaug_is.benchmarking.runs import RunFailed, execute_run, parse_setting, run_metrics
+from mmaug_is.benchmarking.runs import (RunFailed, execute_run, finished_results, parse_setting,
+                                        run_metrics, validation_metrics)
 from mmaug_is.benchmarking.runs import test_outputs as outputs_of_test  # not a test
 from mmaug_is.benchmarking.tables import column_order
 
@@ -280,6 +281,11 @@ if 'broken' in a.config:
     sys.exit('config is broken: ' + a.config)
 ckpt = wd / 'epoch_1.pth'
 ckpt.write_text(json.dumps({'seed': int(opts['randomness.seed']), 'config': a.config}))
+logs = wd / '20240101_000000' / 'vis_data'
+logs.mkdir(parents=True, exist_ok=True)
+val = {'coco/bbox_mAP': 0.1 + 0.01 * int(opts['randomness.seed']), 'coco/bbox_mAP_50': 0.3,
+       'coco/bbox_mAP_75': 0.05, 'coco/bbox_mAP_s': 0.05}
+(logs / 'scalars.json').write_text(json.dumps({'loss': 1.0}) + '\\n' + json.dumps(val) + '\\n')
 (wd / 'last_checkpoint').write_text(str(ckpt))
 if opts.get('crash') == '1' and not a.resume:
     sys.exit('interrupted after the first checkpoint')
@@ -324,6 +330,7 @@ def test_harness_isolates_failures_skips_and_resumes(tmp_path, fake_runner):
     broken = next(f for f in failures if f.run.name == 'det/broken/seed0')
     assert 'config is broken' in broken.tail and broken.log.name == 'train.log'
     assert [run_state(r) for r in runs[:3]] == ['done', 'resume', 'new']
+    assert [r['val_metrics']['AP'] for r in results] == pytest.approx([0.10, 0.11])
 
     done_result = runs[0].work_dir / 'result.json'
     mtime = done_result.stat().st_mtime_ns
