@@ -28,8 +28,8 @@ from mmaug_is.core.io import atomic_open
 
 from .runs import METRIC_KEYS, SEGM_METRIC_KEYS
 
-__all__ = ['METRICS', 'SEGM_METRICS', 'VAL_METRICS', 'bootstrap_csv', 'bootstrap_markdown', 'format_cell',
-           'format_gain', 'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain',
+__all__ = ['METRICS', 'SEGM_METRICS', 'VAL_METRICS', 'bootstrap_csv', 'bootstrap_markdown',
+           'format_cell', 'format_gain', 'mean_std', 'metric_csv', 'metric_markdown', 'paired_gain',
            'paired_gains_csv', 'plot_bars', 'render_markdown', 'runs_csv', 'summarize',
            'table_metrics', 'to_points', 'validation_markdown', 'write_report']
 
