@@ -3,11 +3,12 @@
 _base_ = ['./faster_rcnn_r18_brightfield.py', '../_base_/synthetic/iaaa.py']
 
 iaaa_paste_data_root = '{{ fileDirname }}/../../../shared/data/dsb2018_brightfield/'
+# `_base_.iaaa_paste` with the searched policies: the setting `iaaa_paste` of the
+# benchmark tables; the default (no policies) is `iaaa_paste_nopolicy` there.
 iaaa_paste = dict(
-    type='IAAAPaste',
+    _base_.iaaa_paste,
     source=dict(ann_file=iaaa_paste_data_root + 'annotations/train.json',
                 img_dir=iaaa_paste_data_root + 'images'),
-    policies=_base_.iaaa_brightfield_dataset.policies, max_cells=25, prob=1.0,
-    edge='inside', style_neighbours=5, cache_root=_base_.iaaa_dataset.cache_root)
+    policies=_base_.iaaa_brightfield_dataset.policies)
 train_dataloader = dict(dataset=dict(
     pipeline=_base_.fast_train_pipeline[:2] + [iaaa_paste] + _base_.fast_train_pipeline[2:]))
