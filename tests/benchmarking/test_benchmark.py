@@ -372,6 +372,7 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
     for result in results.values():
         assert set(result['metrics']) == {'AP', 'AP50', 'AP75', 'APs'}
         assert all(-1 <= v <= 1 for v in result['metrics'].values())
+        assert set(result['val_metrics']) == set(result['metrics'])  # the training's val
         assert (REPO_ROOT / result['checkpoint']).is_file() or Path(result['checkpoint']).is_file()
         predictions = REPO_ROOT / result['predictions']  # test detections are kept
         assert predictions.name == 'predictions.bbox.json'
