@@ -23,8 +23,10 @@ CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'I
 CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
                                if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
+SAAA_MODELS = REPO_ROOT / 'configs' / 'saaa' / 'models'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
-                 'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset'}
+                 'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset',
+                 'saaa': 'RealPlusSyntheticDataset', 'iaaa_saaa': 'RealPlusSyntheticDataset'}
 FAST_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'fast').glob('*.py')
                       if p.stem.split('_', 4)[4:])  # {faster,mask}_rcnn_r18_<data>_<variant>
 FAST_MASK_CONFIGS = sorted((REPO_ROOT / 'configs' / 'fast').glob('mask_rcnn_r18_*.py'))
@@ -78,6 +80,9 @@ def test_synthetic_config_changes_only_the_training_data(path):
     else:
         assert synthetic['type'] == 'SAAADataset'
         assert synthetic['num_samples'] == (500 if path.stem.endswith('_500') else 100)
+        # the shipped models of the baselines' data: no SAAA training step first
+        for key in ('mask_checkpoint', 'pix2pix_checkpoint'):
+            assert Path(synthetic[key]).resolve().parent == SAAA_MODELS / 'dsb2018_fluo'
 
 
 @pytest.mark.parametrize('path', CPU_SYNTHETIC_CONFIGS,

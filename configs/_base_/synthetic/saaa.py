@@ -1,14 +1,17 @@
 # SAAA synthetic training data (paper 4.4): DDPM masks -> Pix2Pix cells composed on empty
 # real backgrounds. The real source set and the pipeline are filled in by each
-# configs/saaa/*.py from its baseline's training dataset. The checkpoints come from
-#   python tools/saaa_train_masks.py   --ann-file <train.json> --img-dir <images> --work-dir work_dirs/saaa_fluo
-#   python tools/saaa_train_pix2pix.py --ann-file <train.json> --img-dir <images> --work-dir work_dirs/saaa_fluo
-# (paths relative to the working directory; override for your data; the mask DDPM is
-# 64 px by default, the paper's scale).
+# configs/saaa/*.py from its baseline's training dataset. The checkpoints default to the
+# models shipped in configs/saaa/models/<dataset>/ (trained on dsb2018 train on CPU; their
+# manifest.json gives the commands, data and iterations, and every file's SHA-256, which
+# is checked before use). For your own data, train and point both paths at yours:
+#   python tools/saaa_train_masks.py   --ann-file <train.json> --img-dir <images> --work-dir work_dirs/saaa_mine
+#   python tools/saaa_train_pix2pix.py --ann-file <train.json> --img-dir <images> --work-dir work_dirs/saaa_mine
+# (docs/saaa.md "Training"; the mask DDPM is 64 px by default, the paper's scale).
+saaa_models = '{{ fileDirname }}/../../saaa/models/'
 saaa_dataset = dict(
     type='SAAADataset',
-    mask_checkpoint='work_dirs/saaa_fluo/mask_ddpm.pth',
-    pix2pix_checkpoint='work_dirs/saaa_fluo/pix2pix.pth',
+    mask_checkpoint=saaa_models + 'dsb2018_fluo/mask_ddpm.pth',
+    pix2pix_checkpoint=saaa_models + 'dsb2018_fluo/pix2pix.pth',
     num_samples=100,  # paper Table 1: 100 synthetic images; Table 2: 500 (*_500.py)
     seed=0,
     mode='cache',  # or 'online'
@@ -18,5 +21,16 @@ saaa_dataset = dict(
     # stored in cache_root/saaa_mask_banks/ (keyed by the checkpoint's bytes, the sampler
     # settings, size and seed; the cache key includes it). ~0.1-0.3 s of CPU per image
     # instead of seconds. None: sample fresh masks for every image (the paper's way).
+    # smooth_sigma: Gaussian smoothing (canonical px) of each raw DDPM sample before it is
+    # thresholded; 3 makes the shipped fluo model's outlines closest to the real val cells'
+    # (benchmarks/results/bench_saaa_mask_shapes_fluo.md; 0 = the paper's plain threshold).
     generator=dict(sampler='ddim', steps=25, count_mode='distribution', spacing=2, sigma=1.0,
-                   mask_bank=2048, mask_bank_seed=0))
+                   mask_bank=2048, mask_bank_seed=0, smooth_sigma=3.0))
+# The same with the models trained on dsb2018_brightfield (80 synthetic images: as many as
+# its real training images); smooth_sigma chosen on val as above
+# (benchmarks/results/bench_saaa_mask_shapes_brightfield.md).
+saaa_brightfield_dataset = dict(
+    saaa_dataset, num_samples=80,
+    mask_checkpoint=saaa_models + 'dsb2018_brightfield/mask_ddpm.pth',
+    pix2pix_checkpoint=saaa_models + 'dsb2018_brightfield/pix2pix.pth',
+    generator=dict(saaa_dataset['generator'], smooth_sigma=3.75))

@@ -1,0 +1,6 @@
+# faster_rcnn_r18_fluo_iaaa_saaa.py (real + IAAA + SAAA data)
+# plus the mask branch: see mask_rcnn_r18_fluo.py.
+_base_ = ['./faster_rcnn_r18_fluo_iaaa_saaa.py', '../_base_/models/mask_branch.py']
+model = {{_base_.mask_branch}}
+val_evaluator = dict(metric={{_base_.nuclei_mask_metric}})
+test_evaluator = dict(metric={{_base_.nuclei_mask_metric}})
