@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mmaug_is.core.blending import BLUR, EDGES
 from mmaug_is.core.composer import compose_image
 from mmaug_is.core.objects import CellObject
 from mmaug_is.core.stats import DatasetStats
@@ -186,7 +187,7 @@ class CellSynthesizer:
         if style.ndim == 1:
             style = np.broadcast_to(style, (n, style.shape[0]))
         self.cfg.check_style(style, n, 'CellSynthesizer.synthesize')
-        return torch.from_numpy(np.ascontiguousarray(style))
+        return torch.tensor(style)  # a copy: style may be a read-only (broadcast) view
 
     @classmethod
     def from_checkpoint(cls, path, **kwargs):
@@ -283,6 +284,9 @@ class SAAAGenerator(SampleGenerator):
         count_mode: ``'distribution'`` or ``'mode'`` (``DatasetStats.sample_cell_count``).
         max_cells: optional cap on cells per image. spacing: free px kept between cells.
         sigma: paste feather (px). n_candidates: positions tried per cell.
+        edge: ``'blur'`` (the paper's feathered paste) or ``'inside'`` (alpha 1 on every
+            mask pixel, so a cell's visible box is its ground-truth box; beyond the paper,
+            as IAAA's ``edge``): see ``core.blending.feather_alpha``.
         category_id: COCO category id of every generated cell.
         cell_stats: per background, ``core.style.cell_statistics`` of the real image it
             was made from (``(n_backgrounds, 4 C)``, e.g. ``RealAssets.cell_stats``); needed
@@ -291,8 +295,8 @@ class SAAAGenerator(SampleGenerator):
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
-                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50, category_id=1,
-                 cell_stats=None):
+                 max_cells=None, spacing=2, sigma=1.0, n_candidates=50, edge=BLUR,
+                 category_id=1, cell_stats=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -304,6 +308,9 @@ class SAAAGenerator(SampleGenerator):
                                  f'{cells.fmt}')
         self.count_mode, self.max_cells = count_mode, max_cells
         self.spacing, self.sigma, self.n_candidates = spacing, sigma, n_candidates
+        if edge not in EDGES:
+            raise ValueError(f'SAAAGenerator: edge must be one of {EDGES}, got {edge!r}')
+        self.edge = edge
         self.category_id = int(category_id)
         self.cell_stats = _cell_stats_per_background(cell_stats, self.backgrounds, cells)
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
@@ -360,7 +367,7 @@ class SAAAGenerator(SampleGenerator):
                     mask_bank=None if self.masks.bank is None else self.masks.bank.key,
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
-                    n_backgrounds=len(self.backgrounds), category_id=self.category_id)
+                    edge=self.edge, n_backgrounds=len(self.backgrounds), category_id=self.category_id)
 
     def sample_cells(self, n, rng, max_side=None, style=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops).
@@ -409,7 +416,7 @@ class SAAAGenerator(SampleGenerator):
         objects = self.sample_cells(n, rng, max_side=max_side,
                                     style=self.background_style(background_index))
         return compose_image(background, objects, rng, n_candidates=self.n_candidates,
-                             sigma=self.sigma, spacing=self.spacing)
+                             sigma=self.sigma, spacing=self.spacing, edge=self.edge)
 
     def compose(self, background_index, rng):
         """``SyntheticSample``: image in the data's dtype/channels, ``(N, H, W)`` bool masks."""

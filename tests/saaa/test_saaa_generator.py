@@ -129,6 +129,30 @@ def test_composed_masks_are_the_unfiltered_generated_masks(sco32, fluo_stats_and
         assert {long_side, long_side + 1} & real_long
 
 
+def test_inside_edge_keeps_the_masks_and_paints_every_mask_pixel(sco32,
+                                                                  fluo_stats_and_backgrounds):
+    """``edge='inside'``: the same cells at the same places; only the blend changes, and
+    every mask pixel shows the painted cell (alpha 1), not a mix with the background."""
+    stats, backgrounds = fluo_stats_and_backgrounds
+    blurred = _generator(sco32, stats, backgrounds, max_cells=12).compose_cells(
+        0, sample_rng(3, 0))
+    inside = _generator(sco32, stats, backgrounds, max_cells=12, edge='inside')
+    composed = inside.compose_cells(0, sample_rng(3, 0))
+    assert np.array_equal(composed.masks, blurred.masks)
+    assert not np.array_equal(composed.image, blurred.image)
+    rng = sample_rng(3, 0)
+    n = min(stats.sample_cell_count(rng), 12)
+    objects = inside.sample_cells(n, rng, max_side=min(backgrounds[0].shape[:2]) - 2,
+                                  style=inside.background_style(0))
+    for mask, (index, x, y) in zip(composed.masks, composed.placements):
+        cell = objects[index]
+        h, w = cell.masks.shape[1:]
+        window = composed.image[y:y + h, x:x + w]
+        assert np.array_equal(window[cell.masks[0]], cell.image[cell.masks[0]])
+    with pytest.raises(ValueError, match='edge must be one of'):
+        _generator(sco32, stats, backgrounds, edge='hard')
+
+
 def test_uint16_grey_generation(sco32, fluo_stats_and_backgrounds):
     stats, backgrounds = fluo_stats_and_backgrounds
     grey16 = [bg[..., 0].astype(np.uint16) * 257 for bg in backgrounds]
