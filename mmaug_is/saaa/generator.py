@@ -367,7 +367,8 @@ class SAAAGenerator(SampleGenerator):
                     mask_bank=None if self.masks.bank is None else self.masks.bank.key,
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
-                    edge=self.edge, n_backgrounds=len(self.backgrounds), category_id=self.category_id)
+                    edge=self.edge, n_backgrounds=len(self.backgrounds),
+                    category_id=self.category_id)
 
     def sample_cells(self, n, rng, max_side=None, style=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops).
