@@ -5,7 +5,8 @@ fresh per image or from a pre-sampled ``MaskBank`` (``mask_bank.py``, the defaul
 ``CellSynthesizer`` turns canonical masks into cell crops with the Pix2Pix generator;
 ``SAAAGenerator`` restores each cell to a real size drawn from the training SCOs and
 composes a synthetic image with ``mmaug_is.core.composer.compose_image`` (corner-matched
-placement, spacing, Gaussian-feathered paste; ground truth = the unfiltered masks).
+placement, spacing, Gaussian-feathered paste; ground truth = the unfiltered masks, or with
+``gt_mask='visible'`` the part of each mask where the painted cell shows).
 The mask DDPM makes cells of one class: every generated cell gets ``category_id``.
 
 ``SAAAGenerator`` follows the generators' protocol (``synth.SampleGenerator``): sample
@@ -30,7 +31,7 @@ from mmaug_is.synth.hashing import bytes_digest, file_digest
 
 from .mask_data import (ImageFormat, SizeDistribution, background_style, canonical_transform,
                         condition_style, masks_to_tensor, restore_scale, tensor_to_images,
-                        warp_mask)
+                        visible_part, warp_mask)
 from .mask_bank import MaskBank, mask_bank_key
 from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_generators,
                         sample_clean_masks)
@@ -41,6 +42,7 @@ from .trainers import MASK_KIND, PIX2PIX_KIND
 
 SOURCE = 'saaa'
 DEFAULT_MASK_BANK = 2048  # masks per bank (from_checkpoints); None / 0: fresh masks
+GT_MASKS = ('generated', 'visible')  # SAAAGenerator's gt_mask options
 
 
 def reframe_masks(masks, size, fill):
@@ -288,6 +290,12 @@ class SAAAGenerator(SampleGenerator):
             mask pixel, so a cell's visible box is its ground-truth box; beyond the paper,
             as IAAA's ``edge``): see ``core.blending.feather_alpha``.
         category_id: COCO category id of every generated cell.
+        gt_mask: ``'generated'`` (the paper: a cell's ground truth is its DDPM mask) or
+            ``'visible'`` (the mask's pixels where the painted cell differs from the
+            background's median level by at least half its contrast, ``visible_part``;
+            the cell is scaled so that this part gets the drawn real size, and the faded
+            rest of the mask is still pasted). Pix2Pix cells fade inside their masks, so
+            with ``'generated'`` the boxes they teach are larger than the cells shown.
         cell_stats: per background, ``core.style.cell_statistics`` of the real image it
             was made from (``(n_backgrounds, 4 C)``, e.g. ``RealAssets.cell_stats``); needed
             by an ``'image_style'`` Pix2Pix (ignored by others). A NaN row (image without
@@ -296,7 +304,7 @@ class SAAAGenerator(SampleGenerator):
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
                  max_cells=None, spacing=2, sigma=1.0, n_candidates=50, edge=BLUR,
-                 category_id=1, cell_stats=None):
+                 category_id=1, gt_mask='generated', cell_stats=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -312,6 +320,10 @@ class SAAAGenerator(SampleGenerator):
             raise ValueError(f'SAAAGenerator: edge must be one of {EDGES}, got {edge!r}')
         self.edge = edge
         self.category_id = int(category_id)
+        if gt_mask not in GT_MASKS:
+            raise ValueError(f'SAAAGenerator: gt_mask must be one of {GT_MASKS}, '
+                             f'got {gt_mask!r}')
+        self.gt_mask = gt_mask
         self.cell_stats = _cell_stats_per_background(cell_stats, self.backgrounds, cells)
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
@@ -368,12 +380,14 @@ class SAAAGenerator(SampleGenerator):
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
                     edge=self.edge, n_backgrounds=len(self.backgrounds),
-                    category_id=self.category_id)
+                    category_id=self.category_id, gt_mask=self.gt_mask)
 
-    def sample_cells(self, n, rng, max_side=None, style=None):
-        """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops).
+    def sample_cells(self, n, rng, max_side=None, style=None, level=None):
+        """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops of the
+        generated masks).
 
-        ``style``: the destination background's style (conditioned Pix2Pix only)."""
+        ``style``: the destination background's style (conditioned Pix2Pix only).
+        ``level``: its median grey level, per channel (``gt_mask='visible'`` only)."""
         canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
         masks, images = self.cells.synthesize(canonical, style=style)
         long_sides = self.masks.sizes.sample_long_side(rng, n)
@@ -382,10 +396,29 @@ class SAAAGenerator(SampleGenerator):
         objects = []
         for i in range(n):
             mask, image = restore_scale(masks[i], int(long_sides[i]), images[i])
-            objects.append(CellObject(image, mask[None], 'sco', SOURCE,
+            truth = mask
+            if self.gt_mask == 'visible':
+                mask, image, truth = self._visible_cell(masks[i], images[i], mask, image,
+                                                        level, max_side)
+            objects.append(CellObject(image, truth[None], 'sco', SOURCE,
                                       np.array([0, 0, mask.shape[1], mask.shape[0]]),
                                       category_ids=(self.category_id, )))
         return objects
+
+    @staticmethod
+    def _visible_cell(canonical_mask, canonical_image, mask, image, level, max_side):
+        """``(mask, image, visible)`` of a cell restored at ``mask``'s size, enlarged once so
+        that its visible part's long side is the drawn size (at most ``max_side``)."""
+        target = max(mask.shape)
+        visible = visible_part(mask, image, level)
+        ys, xs = np.nonzero(visible)
+        shown = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+        if shown < target:
+            side = int(round(target * target / shown))
+            side = side if max_side is None else min(side, max_side)
+            mask, image = restore_scale(canonical_mask, side, canonical_image)
+            visible = visible_part(mask, image, level)
+        return mask, image, visible
 
     def draw_frame(self, rng):
         """The first draw of every sample: the index of its background."""
@@ -414,8 +447,9 @@ class SAAAGenerator(SampleGenerator):
         if self.max_cells is not None:
             n = min(n, int(self.max_cells))
         max_side = min(background.shape[:2]) - 2
+        level = np.median(background.reshape(-1, *background.shape[2:]), axis=0)
         objects = self.sample_cells(n, rng, max_side=max_side,
-                                    style=self.background_style(background_index))
+                                    style=self.background_style(background_index), level=level)
         return compose_image(background, objects, rng, n_candidates=self.n_candidates,
                              sigma=self.sigma, spacing=self.spacing, edge=self.edge)
 

@@ -228,6 +228,26 @@ def restore_scale(canonical_mask, long_side, canonical_image=None):
     return np.ascontiguousarray(mask[tight]), image
 
 
+def visible_part(mask, image, level):
+    """The pixels of a painted cell that show: ``mask`` where the cell differs from the
+    background ``level`` by at least half its contrast.
+
+    Args:
+        mask: ``(h, w)`` bool cell mask. image: ``(h, w[, C])`` painted cell crop.
+        level: background level, scalar or per channel ``(C,)`` (grey levels).
+    Contrast is the median over ``mask`` of the channel-mean ``|image - level|`` (the rule
+    of ``benchmarks/bench_edge_fidelity.py``). Returns ``(h, w)`` bool: the hole-filled
+    largest 8-connected part of the shown pixels, or ``mask`` itself when no pixel of it
+    differs from ``level`` (a cell that does not show at all).
+    """
+    diff = np.abs(image.astype(np.float32) - np.asarray(level, np.float32))
+    diff = diff if diff.ndim == 2 else diff.mean(axis=2)
+    shown = mask & (diff > np.median(diff[mask]) / 2)
+    if not shown.any():
+        return mask
+    return ndi.binary_fill_holes(_largest_component(shown))
+
+
 def _single_shape(mask, min_component):
     """Hole-filled largest 8-connected part of a crop mask, cut to its box.
 

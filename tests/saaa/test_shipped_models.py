@@ -4,6 +4,7 @@ SAAADataset cache is built from them on real backgrounds."""
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -11,6 +12,7 @@ from mmengine.config import Config
 from mmaug_is.core.io import decode_rles
 from mmaug_is.datasets import synthetic_configs
 from mmaug_is.saaa.release import FILES, MAX_FILE_BYTES, SHEET, load_release, verify_release
+from mmaug_is.synth import sample_rng
 from mmaug_is.synth.hashing import source_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +59,53 @@ def test_fast_saaa_config_builds_a_cache_from_the_shipped_models(name, tmp_path)
             ys, xs = np.nonzero(mask)
             assert ann['bbox'] == [xs.min(), ys.min(), xs.max() + 1 - xs.min(),
                                    ys.max() + 1 - ys.min()]
+
+
+def _shown_box_growth(image, mask, level):
+    """Mean per-edge growth (px) of the box of the pixels around ``mask`` (box padded by
+    2 px) that differ from ``level`` by more than half the cell's contrast, connected to
+    the mask, over the mask's box; + = the cell shows larger than its ground truth."""
+    diff = np.abs(image.astype(np.float32) - level)
+    diff = diff if diff.ndim == 2 else diff.mean(axis=2)
+    ys, xs = np.nonzero(mask)
+    window = (slice(max(ys.min() - 2, 0), ys.max() + 3),
+              slice(max(xs.min() - 2, 0), xs.max() + 3))
+    shown = diff[window] > np.median(diff[mask]) / 2
+    _, labels = cv2.connectedComponents(shown.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[mask[window] & shown])
+    sy, sx = np.nonzero(np.isin(labels, touching[touching > 0]))
+    sy, sx = sy + window[0].start, sx + window[1].start
+    return ((ys.min() - sy.min()) + (xs.min() - sx.min()) + (sy.max() - ys.max())
+            + (sx.max() - xs.max())) / 4
+
+
+def test_visible_ground_truth_fits_the_painted_cells(fluo_stats_and_backgrounds, tmp_path):
+    """Cells of the shipped fluo models fade inside their DDPM masks: with the paper's
+    ground truth and paste (``gt_mask='generated'``, ``edge='blur'``) they show smaller
+    than their boxes; with ``gt_mask='visible'`` and ``edge='inside'`` each box is where
+    its cell shows."""
+    from mmaug_is.saaa.generator import SAAAGenerator
+
+    stats, backgrounds = fluo_stats_and_backgrounds
+    checkpoints = load_release(MODELS / 'dsb2018_fluo')
+    growth = {}
+    for gt_mask, edge in (('generated', 'blur'), ('generated', 'inside'), ('visible', 'inside')):
+        generator = SAAAGenerator.from_checkpoints(
+            checkpoints['mask_checkpoint'], checkpoints['pix2pix_checkpoint'], stats,
+            backgrounds, smooth_sigma=3.0, mask_bank=64, mask_bank_dir=tmp_path, edge=edge,
+            gt_mask=gt_mask)
+        growth[gt_mask, edge] = []
+        for index in range(3):
+            sample = generator.generate(0, index)
+            background = backgrounds[generator.draw_frame(sample_rng(0, index))]
+            level = np.median(background.reshape(-1, *background.shape[2:]), axis=0)
+            growth[gt_mask, edge] += [_shown_box_growth(sample.image, mask, level)
+                                      for mask in sample.masks]
+    assert len(growth['visible', 'inside']) >= 20
+    assert np.mean(growth['generated', 'blur']) < -0.3  # measured -0.52 px per box edge
+    assert abs(np.mean(growth['visible', 'inside'])) < 0.1  # measured +0.01
+    assert np.mean(np.abs(growth['visible', 'inside'])) < 0.1  # measured 0.03 ('inside': 0.15)
+    with pytest.raises(ValueError, match='gt_mask must be one of'):
+        SAAAGenerator.from_checkpoints(
+            checkpoints['mask_checkpoint'], checkpoints['pix2pix_checkpoint'], stats,
+            backgrounds, mask_bank=64, mask_bank_dir=tmp_path, gt_mask='tight')
