@@ -17,11 +17,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
 SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
 SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
+# variant -> its synthetic dataset type, or the training dataset type of online variants
 CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'IAAADataset',
                 'iaaadense': 'IAAADataset', 'iaaanoaug': 'IAAADataset',
-                'saaa': 'SAAADataset', 'copypaste': 'CopyPasteDataset'}
+                'saaa': 'SAAADataset', 'copypaste': 'CopyPasteDataset',
+                'iaaa_paste': 'CocoDataset', 'copypaste_online': 'MultiImageMixDataset'}
 CPU_SYNTHETIC_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'cpu').glob('*.py')
-                               if p.stem.rsplit('_', 1)[1] in CPU_VARIANTS)
+                               if p.stem.split('_', 4)[4:] and p.stem.split('_', 4)[4]
+                               in CPU_VARIANTS)  # faster_rcnn_r18_<data>_<variant>
+ONLINE_TYPES = ('CocoDataset', 'MultiImageMixDataset')
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 SAAA_MODELS = REPO_ROOT / 'configs' / 'saaa' / 'models'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
@@ -46,6 +50,19 @@ def _real_and_synthetic(cfg):
     assert dataset.type == 'RealPlusSyntheticDataset'
     (synthetic, ) = synthetic_configs(dataset.real, dataset.synthetic)
     return dataset.real, synthetic
+
+
+def _check_online_variant(dataset, expected):
+    """An online variant's training ``dataset`` holds the real set ``expected``: IAAAPaste
+    as one more step of its pipeline, or mmdet's CopyPaste around it."""
+    if dataset.type == 'CocoDataset':  # the real set, one IAAAPaste step in its pipeline
+        steps = [step for step in dataset.pipeline if step.type != 'IAAAPaste']
+        assert len(steps) == len(dataset.pipeline) - 1 and steps == expected.pipeline
+        assert {k: v for k, v in dataset.items() if k != 'pipeline'} == \
+            {k: v for k, v in expected.items() if k != 'pipeline'}
+        return
+    real = dataset.real if 'real' in dataset else dataset.dataset
+    assert (real.data_root, real.ann_file) == (expected.data_root, expected.ann_file)
 
 
 def _baseline_of(path):
@@ -88,10 +105,15 @@ def test_synthetic_config_changes_only_the_training_data(path):
 @pytest.mark.parametrize('path', CPU_SYNTHETIC_CONFIGS,
                          ids=[p.stem for p in CPU_SYNTHETIC_CONFIGS])
 def test_cpu_synthetic_variant_changes_only_the_training_data(path):
-    stem, variant = path.stem.rsplit('_', 1)
+    prefix = path.stem.split('_', 4)
+    variant = prefix[4]
     cfg = Config.fromfile(str(path))
-    baseline = Config.fromfile(str(path.with_name(stem + '.py')))
+    baseline = Config.fromfile(str(path.with_name('_'.join(prefix[:4]) + '.py')))
     assert _without_training_data(cfg) == _without_training_data(baseline)
+    if CPU_VARIANTS[variant] in ONLINE_TYPES:
+        assert cfg.train_dataloader.dataset.type == CPU_VARIANTS[variant]
+        _check_online_variant(cfg.train_dataloader.dataset, baseline.train_dataloader.dataset)
+        return
     real, synthetic = _real_and_synthetic(cfg)
     assert real == baseline.train_dataloader.dataset.to_dict()
     assert synthetic['type'] == CPU_VARIANTS[variant] and synthetic['pipeline'] == real.pipeline
@@ -109,15 +131,7 @@ def test_fast_variant_changes_only_the_training_data(path):
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     dataset = cfg.train_dataloader.dataset
     assert dataset.type == FAST_VARIANTS[variant]
-    expected = baseline.train_dataloader.dataset
-    if variant == 'iaaa_paste':  # the real set, one IAAAPaste step in its pipeline
-        steps = [step for step in dataset.pipeline if step.type != 'IAAAPaste']
-        assert len(steps) == len(dataset.pipeline) - 1 and steps == expected.pipeline
-        assert {k: v for k, v in dataset.items() if k != 'pipeline'} == \
-            {k: v for k, v in expected.items() if k != 'pipeline'}
-        return
-    real = dataset.real if 'real' in dataset else dataset.dataset
-    assert (real.data_root, real.ann_file) == (expected.data_root, expected.ann_file)
+    _check_online_variant(dataset, baseline.train_dataloader.dataset)
 
 
 def test_every_fast_box_config_has_a_mask_namesake():
