@@ -27,7 +27,13 @@ visible (counted as IoU 0, left out of the means). Cells whose contrast is under
 ``MIN_CONTRAST`` grey levels, or whose rotated crop would leave the image, are skipped for
 every row, so all rows see the same cells.
 
+``--sets NAME=ANN_FILE:IMG_DIR ...`` measures COCO sets as they are instead (real images,
+or synthetic ones such as an IAAA or SAAA cache): one row per set, over its cells that
+lie alone (no other cell's mask within ``PAD`` px of the box) with contrast of at least
+``MIN_CONTRAST``, by the same visible-cell rule.
+
 Usage: OMP_NUM_THREADS=1 python benchmarks/bench_edge_fidelity.py [--max-cells N]
+       OMP_NUM_THREADS=1 python benchmarks/bench_edge_fidelity.py --sets NAME=A:D ... --out F
 """
 import argparse
 import platform
@@ -177,6 +183,27 @@ def load_cells(root, seed, rotate_level):
     return cells, skipped
 
 
+def measure_set(ann_file, img_dir):
+    """``(growths (n_visible,), ious (n_cells,), skipped)`` over the lone, contrasted cells
+    of a COCO set's images as they are (module docstring)."""
+    growths, ious, skipped = [], [], 0
+    for record in load_coco_instances(ann_file, img_dir):
+        image = read_image(record.path)
+        for own, mask in enumerate(record.masks):
+            cell = Cell(None, image, None, np.delete(record.masks, own, axis=0).any(axis=0),
+                        None)
+            window = padded_window(mask)
+            _, contrast = level_and_contrast(image, mask, cell.others, window)
+            if cell.others[window].any() or contrast < MIN_CONTRAST:
+                skipped += 1
+                continue
+            visible, truth = visible_box(image, cell, mask), box_of(mask)
+            ious.append(0.0 if visible is None else box_iou(visible, truth))
+            if visible is not None:
+                growths.append(side_growth(visible, truth))
+    return np.array(growths), np.array(ious), skipped
+
+
 def rotated_crop(cell, level, geometry):
     """``(image, mask, x, y)``: the cell's crop after ``Rotate`` at ``level`` (sign drawn
     from ``cell.rng_key``), centred on the original crop; None if it leaves the image."""
@@ -250,14 +277,14 @@ def measure(cells, rotate_level):
     return results
 
 
-def table(results, n_cells):
-    """Markdown table of one dataset's ``measure`` results."""
+def table(results):
+    """Markdown table of ``{row label: (growths, ious)}`` (``measure`` results)."""
     lines = ['| row | visible - GT box side (w, h), px | per edge, px | per edge abs, px | '
              'share IoU >= 0.75 | nothing visible |', '|---|---|---|---|---|---|']
     for label, (growths, ious) in results.items():
         lines.append(f'| {label} | {2 * growths.mean():+.2f} | {growths.mean():+.2f} | '
                      f'{np.abs(growths).mean():.2f} | {np.mean(ious >= IOU_GOOD):.1%} | '
-                     f'{n_cells - len(growths)} |')
+                     f'{len(ious) - len(growths)} |')
     return '\n'.join(lines)
 
 
@@ -270,6 +297,8 @@ def parse_args():
                         help='Rotate level (4 = 80 degrees, the brightfield policies\' level)')
     parser.add_argument('--max-cells', type=int, default=0,
                         help='measure a random subsample of this many SCOs per set (0 = all)')
+    parser.add_argument('--sets', nargs='+', default=[], metavar='NAME=ANN_FILE:IMG_DIR',
+                        help='measure these COCO sets as they are instead of pasting')
     parser.add_argument('--out', default=str(REPO / 'benchmarks/results/bench_edge_fidelity.md'))
     return parser.parse_args()
 
@@ -291,21 +320,36 @@ def report(args, sections):
         f'Machine: {platform.machine()}, Python {platform.python_version()}, '
         f'numpy {np.__version__}, opencv {cv2.__version__}\n',
         __doc__.split('\n\n', 1)[1].rsplit('\n\nUsage', 1)[0] + '\n',
-        *sections, READING])
+        *sections, '' if args.sets else READING])
+
+
+def set_sections(specs):
+    """Markdown section of ``--sets`` (``NAME=ANN_FILE:IMG_DIR`` each): one row per set."""
+    results, counts = {}, []
+    for spec in specs:
+        name, _, paths = spec.partition('=')
+        ann_file, _, img_dir = paths.partition(':')
+        if not (name and ann_file and img_dir):
+            sys.exit(f'error: --sets {spec!r}: expected NAME=ANN_FILE:IMG_DIR')
+        growths, ious, skipped = measure_set(ann_file, img_dir)
+        results[name] = (growths, ious)
+        counts.append(f'{name} {len(ious)} measured, {skipped} skipped')
+        print(table({name: results[name]}).splitlines()[-1], flush=True)
+    return [f'### COCO sets as they are: {"; ".join(counts)}\n\n{table(results)}\n']
 
 
 def main():
     args = parse_args()
     cv2.setNumThreads(1)
-    sections = []
-    for name in args.datasets:
+    sections = set_sections(args.sets) if args.sets else []
+    for name in [] if args.sets else args.datasets:
         cells, skipped = load_cells(DATA / name, args.seed, args.rotate_level)
         if args.max_cells and len(cells) > args.max_cells:
             keep = np.random.default_rng(args.seed).choice(len(cells), args.max_cells,
                                                            replace=False)
             cells = [cells[k] for k in np.sort(keep)]
         text = (f'### {name} (train): {len(cells)} SCOs measured, {skipped} skipped\n\n'
-                f'{table(measure(cells, args.rotate_level), len(cells))}\n')
+                f'{table(measure(cells, args.rotate_level))}\n')
         print(text, flush=True)
         sections.append(text)
     with atomic_open(args.out, 'w', encoding='utf-8') as handle:
