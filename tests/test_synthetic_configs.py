@@ -1,5 +1,5 @@
-"""configs/iaaa, configs/saaa and the configs/cpu synthetic variants: the baseline with only
-the training data changed; the CPU variants train a detector on real + synthetic images;
+"""configs/iaaa, configs/iaaa_paper, configs/saaa and the configs/cpu synthetic variants: the
+baseline with only the training data changed; the CPU variants train a detector on real + synthetic images;
 configs/fast: every setting changes only the training data, and every mask_rcnn_r18_* config
 is its faster_rcnn_r18_* namesake plus the mask branch."""
 import os
@@ -15,8 +15,10 @@ from mmaug_is.datasets import synthetic_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
+IAAA_BASE = REPO_ROOT / 'configs' / '_base_' / 'synthetic' / 'iaaa.py'
+IAAA_PAPER_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa_paper').glob('*.py'))
 SAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'saaa').glob('*.py'))
-SYNTHETIC_CONFIGS = IAAA_CONFIGS + SAAA_CONFIGS
+SYNTHETIC_CONFIGS = IAAA_PAPER_CONFIGS + SAAA_CONFIGS
 # variant -> its synthetic dataset type, or the training dataset type of online variants
 CPU_VARIANTS = {'iaaa': 'IAAADataset', 'iaaastyle': 'IAAADataset', 'iaaaown': 'IAAADataset',
                 'iaaadense': 'IAAADataset', 'iaaanoaug': 'IAAADataset',
@@ -69,10 +71,11 @@ def _baseline_of(path):
     return REPO_ROOT / 'configs' / 'baselines' / path.name.replace('_500.py', '.py')
 
 
-def test_every_baseline_has_an_iaaa_and_two_saaa_variants():
+def test_every_baseline_has_two_iaaa_and_two_saaa_variants():
     baselines = sorted(p.name for p in (REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
     assert len(baselines) == 13  # the paper's 11 detectors + 2 mask detectors
     assert [p.name for p in IAAA_CONFIGS] == baselines
+    assert [p.name for p in IAAA_PAPER_CONFIGS] == baselines
     assert sorted({_baseline_of(p).name for p in SAAA_CONFIGS}) == baselines
     # 100 and 500 synthetic images (paper Tables 1 and 2)
     assert len(SAAA_CONFIGS) == 2 * len(baselines)
@@ -91,7 +94,7 @@ def test_synthetic_config_changes_only_the_training_data(path):
     assert Path(synthetic['source']['ann_file']).resolve() == \
         Path(real.data_root, real.ann_file).resolve()
     assert cfg.train_dataloader.batch_size == baseline.train_dataloader.batch_size
-    if path.parent.name == 'iaaa':
+    if path.parent.name == 'iaaa_paper':
         assert synthetic['type'] == 'IAAADataset'
         assert read_policy_file(synthetic['policies'])['policies']
     else:
@@ -100,6 +103,24 @@ def test_synthetic_config_changes_only_the_training_data(path):
         # the shipped models of the baselines' data: no SAAA training step first
         for key in ('mask_checkpoint', 'pix2pix_checkpoint'):
             assert Path(synthetic[key]).resolve().parent == SAAA_MODELS / 'dsb2018_fluo'
+
+
+@pytest.mark.parametrize('path', IAAA_CONFIGS, ids=[p.stem for p in IAAA_CONFIGS])
+def test_iaaa_config_pastes_cells_of_the_training_set_into_it(path):
+    """configs/iaaa: the baseline with ``_base_.iaaa_paste`` (the default chosen on val)
+    right after ``LoadAnnotations``, its cells from the baseline's own training set."""
+    cfg = Config.fromfile(str(path))
+    baseline = Config.fromfile(str(_baseline_of(path)))
+    assert _without_training_data(cfg) == _without_training_data(baseline)
+    assert cfg.model == baseline.model and cfg.train_dataloader.dataset.type == 'CocoDataset'
+    expected = baseline.train_dataloader.dataset
+    _check_online_variant(cfg.train_dataloader.dataset, expected)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [step.type for step in pipeline[1:3]] == ['LoadAnnotations', 'IAAAPaste']
+    paste = pipeline[2].to_dict()
+    assert Path(paste.pop('source')['ann_file']).resolve() == \
+        Path(expected.data_root, expected.ann_file).resolve()
+    assert paste == Config.fromfile(str(IAAA_BASE)).iaaa_paste.to_dict()
 
 
 @pytest.mark.parametrize('path', CPU_SYNTHETIC_CONFIGS,

@@ -2,7 +2,8 @@
 
 Config form: the caches a training config uses, where training will look for them::
 
-    python tools/generate.py configs/iaaa/faster_rcnn_r101.py [--cfg-options ...] [--workers N]
+    python tools/generate.py configs/iaaa_paper/faster_rcnn_r101.py [--cfg-options ...] \
+        [--workers N]
 
 Every synthetic dataset (``IAAADataset``, ``SAAADataset``, ``CopyPasteDataset``) in the
 config's training data (inside ``RealPlusSyntheticDataset``, ``ConcatDataset`` or any
