@@ -164,12 +164,16 @@ def test_every_fast_box_config_has_a_mask_namesake():
 @pytest.mark.parametrize('path', FAST_MASK_CONFIGS, ids=[p.stem for p in FAST_MASK_CONFIGS])
 def test_fast_mask_config_is_its_box_config_plus_the_mask_branch(path):
     """Same data, iterations, schedule, box detector and 300 detections; Mask R-CNN's mask
-    branch (one class) and box + mask AP on top."""
+    branch (one class), half the learning rate with gradient clipping, box + mask AP."""
     cfg = Config.fromfile(str(path)).to_dict()
     box = Config.fromfile(str(path.with_name(path.name.replace('mask_rcnn', 'faster_rcnn'))))
     box = box.to_dict()
     assert {k for k in set(cfg) | set(box) if cfg.get(k) != box.get(k)} == \
-        {'model', 'val_evaluator', 'test_evaluator', 'mask_branch'}
+        {'model', 'val_evaluator', 'test_evaluator', 'mask_branch', 'mask_optim_wrapper',
+         'optim_wrapper'}
+    assert cfg['optim_wrapper'] == dict(
+        box['optim_wrapper'], optimizer=dict(box['optim_wrapper']['optimizer'], lr=0.01),
+        clip_grad=dict(max_norm=35, norm_type=2))
     for key in ('val_evaluator', 'test_evaluator'):
         assert cfg[key] == dict(box[key], metric=['bbox', 'segm'])
     model = cfg['model']
