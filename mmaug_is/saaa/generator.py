@@ -388,6 +388,9 @@ class SAAAGenerator(SampleGenerator):
 
         ``style``: the destination background's style (conditioned Pix2Pix only).
         ``level``: its median grey level, per channel (``gt_mask='visible'`` only)."""
+        if self.gt_mask == 'visible' and level is None:
+            raise ValueError("SAAAGenerator.sample_cells: gt_mask='visible' needs the "
+                             'background level the cells go on (level=)')
         canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
         masks, images = self.cells.synthesize(canonical, style=style)
         long_sides = self.masks.sizes.sample_long_side(rng, n)

@@ -105,6 +105,8 @@ def test_visible_ground_truth_fits_the_painted_cells(fluo_stats_and_backgrounds,
     assert np.mean(growth['generated', 'blur']) < -0.3  # measured -0.52 px per box edge
     assert abs(np.mean(growth['visible', 'inside'])) < 0.1  # measured +0.01
     assert np.mean(np.abs(growth['visible', 'inside'])) < 0.1  # measured 0.03 ('inside': 0.15)
+    with pytest.raises(ValueError, match='needs the background level'):
+        generator.sample_cells(2, sample_rng(0, 0))
     with pytest.raises(ValueError, match='gt_mask must be one of'):
         SAAAGenerator.from_checkpoints(
             checkpoints['mask_checkpoint'], checkpoints['pix2pix_checkpoint'], stats,
