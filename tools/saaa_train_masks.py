@@ -13,7 +13,7 @@ on the 8x8 level), ~0.8-1.2 s of one core per iteration of batch 32:
         --img-dir ../shared/data/dsb2018_fluo/images --work-dir work_dirs/saaa_fluo \
         --batch-size 32 --iters 1500
 The former 32 px setting (--size 32 --channels 16,32,64) costs ~0.5 s per iteration.
-GPU users: --channels 64,128,128 --epochs 200.
+GPU users: --device cuda --channels 64,128,128 --epochs 200.
 """
 import argparse
 from pathlib import Path
@@ -83,7 +83,7 @@ def main(argv=None):
     run.logger.info('%d canonical SCO masks at %dx%d px (fill %.2f)', len(ds), run.size,
                     run.size, run.fill)
     if run.state:
-        trainer = MaskDDPMTrainer.from_checkpoint(run.state, ds)
+        trainer = MaskDDPMTrainer.from_checkpoint(run.state, ds, device=run.device)
     else:
         channels = _ints(args.channels)
         attention = ((len(channels) - 1, ) if args.attention_levels is None
@@ -92,7 +92,7 @@ def main(argv=None):
                              layers_per_block=args.layers_per_block,
                              attention_levels=attention)
         trainer = MaskDDPMTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
-                                  ema_decay=args.ema_decay, seed=args.seed)
+                                  ema_decay=args.ema_decay, seed=args.seed, device=run.device)
     trainer.sample_steps = args.sample_steps
     run.logger.info('UNet %s, %d parameters', trainer.cfg.to_dict(),
                     sum(p.numel() for p in trainer.model.parameters()))

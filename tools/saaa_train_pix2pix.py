@@ -21,7 +21,7 @@ CPU setting (dsb2018_fluo train, 2 cores; see benchmarks/results/bench_saaa.md):
         --img-dir ../shared/data/dsb2018_fluo/images --work-dir work_dirs/saaa_fluo \
         --size 32 --ngf 32 --ndf 32 --batch-size 16 --iters 2000 \
         --mask-ckpt work_dirs/saaa_fluo/mask_ddpm.pth --extra-masks 128
-GPU users (paper: 200 epochs): --size 64 --ngf 64 --ndf 64 --epochs 200.
+GPU users (paper: 200 epochs): --device cuda --size 64 --ngf 64 --ndf 64 --epochs 200.
 
 --condition background_style (beyond the paper) also feeds both networks the style vector
 of the cell's clean background (``mask_data.background_style``), so that at generation a
@@ -94,6 +94,7 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
     gen_masks = None
     if mask_ckpt:
         mask_gen = MaskGenerator.from_checkpoint(mask_ckpt)
+        mask_gen.model.to(trainer.device)
         try:
             gen_masks = reframe_masks(mask_gen.sample(n, torch.Generator().manual_seed(seed)),
                                       ds.size, ds.fill)
@@ -103,13 +104,14 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
 
     # Conditioned models: every row of column j uses the style of real SCO idx[j].
     styles = None if ds.styles is None or not trainer.cfg.conditioned else \
-        torch.from_numpy(np.ascontiguousarray(ds.styles[idx], np.float32))
+        trainer.styles_tensor(idx)
 
     @torch.no_grad()
     def run(masks):
         trainer.netG.eval()
         style = None if styles is None else styles[:len(masks)]
-        out = tensor_to_images(trainer.netG(masks_to_tensor(masks), style), ds.fmt)
+        out = tensor_to_images(trainer.netG(masks_to_tensor(masks).to(trainer.device), style),
+                               ds.fmt)
         trainer.netG.train()
         return list(out)
 
@@ -125,7 +127,7 @@ def make_sampler(trainer, work_dir, logger, seed, mask_ckpt=None, n=12):
     return sample
 
 
-def draw_extra_masks(args, ds, logger):
+def draw_extra_masks(args, ds, logger, device):
     """``--extra-masks`` DDPM masks in the Pix2Pix frame (seeded by ``--seed``).
 
     They are cached in ``<work_dir>/extra_masks.npz`` (with the mask checkpoint's size,
@@ -143,6 +145,7 @@ def draw_extra_masks(args, ds, logger):
                 return data['masks'].astype(bool)
     logger.info('drawing %d extra masks from %s', args.extra_masks, args.mask_ckpt)
     mask_gen = MaskGenerator.from_checkpoint(args.mask_ckpt)
+    mask_gen.model.to(device)
     masks = mask_gen.sample(args.extra_masks, torch.Generator().manual_seed(args.seed))
     masks = reframe_masks(masks, ds.size, ds.fill)
     with atomic_open(cache, 'wb') as handle:
@@ -166,19 +169,20 @@ def main(argv=None):
                     len(ds), run.size, run.size, run.fill, ds.fmt, args.context)
     if run.state:
         trainer = Pix2PixTrainer.from_checkpoint(run.state, ds, vgg_weights=args.vgg_weights,
-                                                 perceptual=args.perceptual)
+                                                 perceptual=args.perceptual, device=run.device)
     else:
         cfg = Pix2PixConfig(image_size=run.size, out_channels=ds.fmt.channels, ngf=args.ngf,
                             ndf=args.ndf, n_down=args.n_down, n_layers_d=args.n_layers_d,
                             condition=args.condition)
-        extra = draw_extra_masks(args, ds, run.logger) if args.extra_masks else None
+        extra = (draw_extra_masks(args, ds, run.logger, run.device) if args.extra_masks
+                 else None)
         trainer = Pix2PixTrainer(ds, cfg, batch_size=args.batch_size, lr=args.lr,
                                  lambda_l1=args.lambda_l1, lambda_vgg=args.lambda_vgg,
                                  gan_mode=args.gan_mode, vgg_weights=args.vgg_weights,
                                  perceptual=args.perceptual or (
                                      'vgg16' if args.vgg_weights else 'inception'),
                                  seed=args.seed, extra_masks=extra,
-                                 extra_batch=args.extra_batch)
+                                 extra_batch=args.extra_batch, device=run.device)
     run.logger.info('Pix2Pix %s; G %d / D %d parameters; perceptual loss %s; extra masks %d',
                     trainer.cfg.to_dict(), sum(p.numel() for p in trainer.netG.parameters()),
                     sum(p.numel() for p in trainer.netD.parameters()),

@@ -88,7 +88,9 @@ class MaskDDPM(torch.nn.Module):
     """The mask diffusion model: a UNet plus its noise schedule.
 
     ``loss`` is the epsilon-prediction MSE of one training batch; ``sample`` runs the
-    reverse process. All randomness comes from the ``torch.Generator`` passed in.
+    reverse process. All randomness comes from the (CPU) ``torch.Generator`` passed in; the
+    noise is drawn on the CPU and moved to the model's device, so a seed gives the same
+    noise on every device (results then agree up to floating point).
     """
 
     def __init__(self, cfg: MaskDDPMConfig):
@@ -97,18 +99,23 @@ class MaskDDPM(torch.nn.Module):
         self.unet = build_unet(cfg)
         self.train_scheduler = build_scheduler(cfg, 'ddpm')
 
+    @property
+    def device(self):
+        """The device the UNet's weights are on."""
+        return next(self.unet.parameters()).device
+
     def loss(self, masks, generator):
         """Epsilon MSE for ``masks`` ``(B,1,S,S)`` in {-1,1}; noise/timesteps from ``generator``."""
-        noise = torch.randn(masks.shape, generator=generator)
+        noise = torch.randn(masks.shape, generator=generator).to(masks.device)
         steps = torch.randint(0, self.cfg.num_train_timesteps, (masks.shape[0],),
-                              generator=generator)
+                              generator=generator).to(masks.device)
         noisy = self.train_scheduler.add_noise(masks, noise, steps)
         pred = self.unet(noisy, steps).sample
         return F.mse_loss(pred, noise)
 
     @torch.no_grad()
     def sample(self, n, generator, sampler='ddim', steps=50):
-        """Draw ``n`` raw samples ``(n,1,S,S)`` in [-1, 1] (not yet thresholded).
+        """Draw ``n`` raw samples ``(n,1,S,S)`` in [-1, 1] (not yet thresholded; on the CPU).
 
         Args:
             generator: one ``torch.Generator`` for the whole batch, or a list of ``n``
@@ -129,6 +136,7 @@ class MaskDDPM(torch.nn.Module):
                           or [torch.zeros((0, 1, size, size))])
         else:
             x = torch.randn((n, 1, size, size), generator=generator)
+        x = x.to(self.device)
         was_training = self.unet.training
         self.unet.eval()
         for t in scheduler.timesteps:
@@ -139,7 +147,7 @@ class MaskDDPM(torch.nn.Module):
             else:  # eta=0: DDIMScheduler.step draws no noise at all
                 x = scheduler.step(eps, t, x, eta=0.0).prev_sample
         self.unet.train(was_training)
-        return x.clamp_(-1, 1)
+        return x.clamp_(-1, 1).cpu()
 
 
 class EMA:

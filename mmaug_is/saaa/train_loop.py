@@ -30,6 +30,29 @@ def configure_threads():
     return n
 
 
+def resolve_device(name):
+    """``torch.device`` for ``--device`` (``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'mps'``).
+
+    Raises ``ValueError`` naming the argument when the device is unknown or not usable on this
+    machine (no CUDA build, no such GPU), before any data is read.
+    """
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f'--device {name!r}: {err}') from None
+    if device.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise ValueError(f'--device {name!r}: torch {torch.__version__} sees {count} CUDA '
+                             'device(s) on this machine; use --device cpu')
+    elif device.type == 'mps':
+        if not torch.backends.mps.is_available():
+            raise ValueError(f'--device {name!r}: MPS is not available on this machine')
+    elif device.type != 'cpu':
+        raise ValueError(f"--device {name!r}: use 'cpu', 'cuda[:N]' or 'mps'")
+    return device
+
+
 def get_logger(name, work_dir=None, log_name=None):
     """Logger ``mmaug_is.saaa.<name>`` writing to the console and ``work_dir/<log_name>.log``.
 
@@ -156,6 +179,10 @@ def add_common_args(parser, default_size, default_batch):
     parser.add_argument('--log-interval', type=int, default=25)
     parser.add_argument('--ckpt-interval', type=int, default=250)
     parser.add_argument('--sample-interval', type=int, default=500)
+    parser.add_argument('--device', default='cpu',
+                        help="where to train: 'cpu' (default), 'cuda', 'cuda:N' or 'mps'; "
+                             'checkpoints are written with CPU tensors and resume on any '
+                             'device (bit-for-bit only on the device they were started on)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     return parser
 
@@ -198,7 +225,8 @@ def plan_run(args, n_items, batch_size, resumed_state, logger):
 class TrainingRun:
     """Resume / checkpoint driver of a SAAA training tool (``tools/saaa_train_*.py``).
 
-    Creating it uses ``$OMP_NUM_THREADS`` torch threads, logs to the console and to
+    Creating it checks ``--device`` (``device``: the ``torch.device`` to train on), uses
+    ``$OMP_NUM_THREADS`` torch threads, logs to the console and to
     ``<work_dir>/train_<name>.log`` (starting with the command line), and loads the
     checkpoint ``--resume`` points to (``state``; None for a new run). ``size`` and
     ``fill`` are the canonical-crop settings: the checkpoint's when resuming, else the
@@ -213,10 +241,11 @@ class TrainingRun:
 
     def __init__(self, args, name, ckpt_name, kind, command=None):
         self.args = args
+        self.device = resolve_device(args.device)
         threads = configure_threads()
         self.logger = get_logger(name, args.work_dir, f'train_{name}')
         self.logger.info('command: %s', ' '.join(shlex.quote(a) for a in sys.argv))
-        self.logger.info('torch threads: %d', threads)
+        self.logger.info('device %s, torch threads: %d', self.device, threads)
         self.command = command or command_line(sys.argv[0], threads=threads)
         self.resume_path = resolve_resume(args.resume, args.work_dir, ckpt_name)
         self.state = load_checkpoint(self.resume_path, kind) if self.resume_path else None

@@ -3,8 +3,10 @@
 Both trainers take an ``SCODataset`` and are fully determined by their seed: batch order
 comes from ``(seed, iteration)`` (``train_loop.batch_indices``), augmentation (the 8 square
 symmetries) from ``iteration_rng``, and torch randomness from generator states that are
-saved in every checkpoint, so ``resume`` continues bit-for-bit like an uninterrupted run.
-Checkpoints hold only tensors, numbers, strings, lists and dicts (``weights_only=True``).
+saved in every checkpoint, so ``resume`` continues bit-for-bit like an uninterrupted run
+on the same device. ``device`` (default CPU) is where the models train; batches are built on
+the CPU and moved there. Checkpoints hold only CPU tensors, numbers, strings, lists and dicts
+(``weights_only=True``), so a run started on a GPU loads and resumes on a CPU and back.
 """
 import logging
 
@@ -31,6 +33,17 @@ def data_fingerprint(*arrays):
     """First 16 hex characters of the SHA-256 of the training arrays' bytes (``None`` skipped);
     detects resuming on different data."""
     return bytes_digest(*(np.ascontiguousarray(a) for a in arrays if a is not None))[:16]
+
+
+def cpu_tensors(obj):
+    """``obj`` (nested dicts / lists of tensors and plain values) with every tensor on the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: cpu_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(cpu_tensors(v) for v in obj)
+    return obj
 
 
 def _augment(rng, *arrays):
@@ -68,25 +81,26 @@ class MaskDDPMTrainer:
     """Trains ``MaskDDPM`` on canonical SCO masks (epsilon MSE, AdamW, EMA for sampling)."""
 
     def __init__(self, dataset, cfg=None, batch_size=32, lr=5e-4, warmup=100,
-                 ema_decay=0.995, seed=0):
+                 ema_decay=0.995, seed=0, device='cpu'):
         self.dataset = dataset
         self.cfg = cfg or MaskDDPMConfig(image_size=dataset.size)
         if self.cfg.image_size != dataset.size:
             raise ValueError(f'model image_size {self.cfg.image_size} != canonical mask '
                              f'size {dataset.size}')
         self.batch_size, self.lr, self.warmup, self.seed = batch_size, lr, warmup, seed
+        self.device = torch.device(device)
         torch.manual_seed(seed)
-        self.model = MaskDDPM(self.cfg)
+        self.model = MaskDDPM(self.cfg).to(self.device)
         self.ema = EMA(self.model, ema_decay)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=0.0)
         self.generator = torch.Generator().manual_seed(seed)
         self.fingerprint = data_fingerprint(dataset.masks)
 
     def batch(self, it):
-        """Augmented mask tensor ``(B, 1, S, S)`` used at iteration ``it``."""
+        """Augmented mask tensor ``(B, 1, S, S)`` used at iteration ``it`` (on ``device``)."""
         idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
         (masks,) = _augment(iteration_rng(self.seed, it), self.dataset.masks[idx])
-        return masks_to_tensor(masks)
+        return masks_to_tensor(masks).to(self.device)
 
     def step(self, it):
         """One optimisation step; returns ``{'loss': float}``."""
@@ -105,8 +119,8 @@ class MaskDDPMTrainer:
         ds = self.dataset
         return dict(
             kind=MASK_KIND, format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(),
-            model=self.model.state_dict(), ema=self.ema.state_dict(),
-            ema_updates=self.ema.updates, optimizer=self.optimizer.state_dict(),
+            model=cpu_tensors(self.model.state_dict()), ema=cpu_tensors(self.ema.state_dict()),
+            ema_updates=self.ema.updates, optimizer=cpu_tensors(self.optimizer.state_dict()),
             generator_state=self.generator.get_state(),
             iter=int(next_iter), total_iters=int(total_iters),
             train=dict(batch_size=self.batch_size, lr=self.lr, warmup=self.warmup,
@@ -115,10 +129,11 @@ class MaskDDPMTrainer:
             canonical_areas=ds.canonical_areas.tolist(), data_fingerprint=self.fingerprint)
 
     @classmethod
-    def from_checkpoint(cls, state, dataset):
-        """Rebuild a trainer (weights, optimiser, RNG) to continue training on ``dataset``."""
+    def from_checkpoint(cls, state, dataset, device='cpu'):
+        """Rebuild a trainer (weights, optimiser, RNG) to continue training on ``dataset``
+        on ``device``."""
         cfg = MaskDDPMConfig(**state['config'])
-        trainer = cls(dataset, cfg, **state['train'])
+        trainer = cls(dataset, cfg, device=device, **state['train'])
         _check_resume(state, trainer.fingerprint, 'mask DDPM resume')
         trainer.model.load_state_dict(state['model'])
         trainer.ema.load_state_dict(state['ema'], state['ema_updates'])
@@ -149,7 +164,7 @@ class Pix2PixTrainer:
     def __init__(self, dataset, cfg=None, batch_size=16, lr=2e-4, lambda_l1=100.0,
                  lambda_vgg=10.0, gan_mode='lsgan', vgg_weights=None, seed=0,
                  perceptual='inception', perceptual_options=None, extra_masks=None,
-                 extra_batch=None):
+                 extra_batch=None, device='cpu'):
         if dataset.images is None:
             raise ValueError('Pix2PixTrainer needs an SCODataset built with with_images=True')
         self.dataset = dataset
@@ -172,16 +187,21 @@ class Pix2PixTrainer:
                                  f'{self.cfg.condition!r}))')
         self.batch_size, self.lr, self.seed = batch_size, lr, seed
         self.lambda_l1, self.lambda_vgg, self.gan_mode = lambda_l1, lambda_vgg, gan_mode
+        self.device = torch.device(device)
         torch.manual_seed(seed)
         self.netG, self.netD = UNetGenerator(self.cfg), PatchDiscriminator(self.cfg)
         init_weights(self.netG)
         init_weights(self.netD)
+        self.netG.to(self.device)
+        self.netD.to(self.device)
         self.gan_loss = GANLoss(gan_mode)
         if vgg_weights is not None and perceptual != 'vgg16':
             raise ValueError(f'VGG16 weights {vgg_weights} given with perceptual={perceptual!r}: '
                              "they are used only with perceptual='vgg16'")
         self.perceptual = build_perceptual_loss(perceptual, vgg_weights=vgg_weights,
                                                 lambda_vgg=lambda_vgg, options=perceptual_options)
+        if self.perceptual is not None:
+            self.perceptual.to(self.device)
         betas = (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.netD.parameters(), lr=lr, betas=betas)
@@ -206,25 +226,32 @@ class Pix2PixTrainer:
         return 'none' if self.perceptual is None else self.perceptual.spec()['name']
 
     def batch(self, it):
-        """``(masks (B,1,S,S), images (B,C,S,S))`` tensors used at iteration ``it``."""
+        """``(masks (B,1,S,S), images (B,C,S,S))`` tensors used at iteration ``it`` (on
+        ``device``)."""
         idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
         masks, images = _augment(iteration_rng(self.seed, it),
                                  self.dataset.masks[idx], self.dataset.images[idx])
-        return masks_to_tensor(masks), images_to_tensor(images, self.dataset.fmt)
+        return (masks_to_tensor(masks).to(self.device),
+                images_to_tensor(images, self.dataset.fmt).to(self.device))
 
     def batch_styles(self, it):
         """Style vectors ``(B, D)`` of ``batch(it)``'s cells, or None (unconditioned)."""
         if not self.cfg.conditioned:
             return None
         idx = batch_indices(len(self.dataset), self.batch_size, self.seed, it)
-        return torch.from_numpy(np.ascontiguousarray(self.dataset.styles[idx], np.float32))
+        return self.styles_tensor(idx)
+
+    def styles_tensor(self, idx):
+        """Style vectors ``(len(idx), D)`` of the training SCOs ``idx``, on ``device``."""
+        return torch.from_numpy(
+            np.ascontiguousarray(self.dataset.styles[idx], np.float32)).to(self.device)
 
     def extra_batch_styles(self, it, n):
         """Styles of ``n`` extra masks at iteration ``it``: those of random training SCOs."""
         if not self.cfg.conditioned or not n:
             return None
         idx = iteration_rng(self.seed, it, stream=2).integers(0, len(self.dataset), size=n)
-        return torch.from_numpy(np.ascontiguousarray(self.dataset.styles[idx], np.float32))
+        return self.styles_tensor(idx)
 
     def extra_batch_masks(self, it):
         """Augmented extra (unpaired) masks ``(b, 1, S, S)`` for iteration ``it``, or None."""
@@ -233,7 +260,7 @@ class Pix2PixTrainer:
         idx = batch_indices(len(self.extra_masks), min(self.extra_batch, len(self.extra_masks)),
                             self.seed + 1, it)
         (masks,) = _augment(iteration_rng(self.seed, it, stream=1), self.extra_masks[idx])
-        return masks_to_tensor(masks)
+        return masks_to_tensor(masks).to(self.device)
 
     def generator_losses(self, masks, images, fake, all_masks=None, all_fake=None,
                          styles=None, all_styles=None):
@@ -288,9 +315,12 @@ class Pix2PixTrainer:
         ds = self.dataset
         return dict(
             kind=PIX2PIX_KIND, format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(),
-            generator=self.netG.state_dict(), discriminator=self.netD.state_dict(),
-            opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(),
-            torch_rng=torch.get_rng_state(), iter=int(next_iter), total_iters=int(total_iters),
+            generator=cpu_tensors(self.netG.state_dict()),
+            discriminator=cpu_tensors(self.netD.state_dict()),
+            opt_g=cpu_tensors(self.opt_g.state_dict()), opt_d=cpu_tensors(self.opt_d.state_dict()),
+            torch_rng=torch.get_rng_state(),
+            cuda_rng=(torch.cuda.get_rng_state(self.device) if self.device.type == 'cuda'
+                      else None), iter=int(next_iter), total_iters=int(total_iters),
             train=dict(batch_size=self.batch_size, lr=self.lr, lambda_l1=self.lambda_l1,
                        lambda_vgg=self.lambda_vgg, gan_mode=self.gan_mode, seed=self.seed),
             perceptual=self.perceptual_name,
@@ -303,8 +333,10 @@ class Pix2PixTrainer:
             data_fingerprint=self.fingerprint)
 
     @classmethod
-    def from_checkpoint(cls, state, dataset, vgg_weights=None, perceptual=None):
-        """Rebuild a trainer to continue training with the checkpoint's perceptual loss.
+    def from_checkpoint(cls, state, dataset, vgg_weights=None, perceptual=None, device='cpu'):
+        """Rebuild a trainer to continue training on ``device`` with the checkpoint's
+        perceptual loss (the dropout RNG continues exactly when the run stays on its device:
+        CPU, or a CUDA device whose RNG state the checkpoint holds).
 
         ``perceptual`` (e.g. an explicit ``--perceptual``), when given, must be the one the
         checkpoint was trained with: switching the loss mid-run is refused (``ValueError``).
@@ -322,7 +354,7 @@ class Pix2PixTrainer:
                       vgg_weights=vgg_weights if recorded == 'vgg16' else None,
                       perceptual=recorded, perceptual_options=options,
                       extra_masks=None if extra is None else extra.numpy().astype(bool),
-                      extra_batch=state.get('extra_batch'), **train)
+                      extra_batch=state.get('extra_batch'), device=device, **train)
         built = None if trainer.perceptual is None else trainer.perceptual.spec()
         if spec and built != spec:
             raise ValueError(f'Pix2Pix resume: perceptual loss {built} '
@@ -333,4 +365,6 @@ class Pix2PixTrainer:
         trainer.opt_g.load_state_dict(state['opt_g'])
         trainer.opt_d.load_state_dict(state['opt_d'])
         torch.set_rng_state(state['torch_rng'])
+        if trainer.device.type == 'cuda' and state.get('cuda_rng') is not None:
+            torch.cuda.set_rng_state(state['cuda_rng'], trainer.device)
         return trainer

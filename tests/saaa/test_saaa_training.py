@@ -10,7 +10,8 @@ import torch
 
 from mmaug_is.saaa.mask_ddpm import MaskDDPMConfig
 from mmaug_is.saaa.pix2pix import Pix2PixConfig
-from mmaug_is.saaa.train_loop import (batch_indices, load_checkpoint, save_checkpoint)
+from mmaug_is.saaa.train_loop import (batch_indices, load_checkpoint, resolve_device,
+                                      save_checkpoint)
 from mmaug_is.saaa.trainers import (MASK_KIND, PIX2PIX_KIND, MaskDDPMTrainer,
                                     Pix2PixTrainer)
 from mmaug_is.synth.hashing import source_digest
@@ -111,6 +112,37 @@ def test_checkpoint_resume_is_exact(sco32, tmp_path, kind):
         resume(dict(state, data_fingerprint='0' * 16))
     with pytest.raises(ValueError, match='format 1 is not 2'):
         resume(dict(state, format=1))  # SHA-1 fingerprints of older checkpoints
+
+
+def test_device_argument_is_checked_before_any_work(fluo_subset, tmp_path):
+    assert resolve_device('cpu') == torch.device('cpu')
+    for bad, reason in [('cuda:99', 'CUDA device'), ('xla', "use 'cpu'"),
+                        ('no such device', '--device')]:
+        with pytest.raises(ValueError, match=reason):
+            resolve_device(bad)
+    ann_file, img_dir = fluo_subset
+    with pytest.raises(ValueError, match="--device 'cuda:99'"):
+        _load_tool('saaa_train_masks').main(
+            ['--ann-file', str(ann_file), '--img-dir', str(img_dir), '--work-dir',
+             str(tmp_path / 'run'), '--iters', '1', '--device', 'cuda:99'])
+    assert not (tmp_path / 'run').exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.parametrize('kind', ['ddpm', 'pix2pix'])
+def test_gpu_checkpoint_resumes_on_the_cpu(sco32, tmp_path, kind):
+    ds = small(sco32)
+    if kind == 'ddpm':
+        trainer = MaskDDPMTrainer(ds, TINY_DDPM, batch_size=16, device='cuda')
+        resume, ckpt_kind = MaskDDPMTrainer.from_checkpoint, MASK_KIND
+    else:
+        trainer = Pix2PixTrainer(ds, TINY_P2P, batch_size=8, lambda_vgg=0, device='cuda')
+        resume, ckpt_kind = Pix2PixTrainer.from_checkpoint, PIX2PIX_KIND
+    trainer.step(0)
+    path = save_checkpoint(trainer.state_dict(1, 2), tmp_path / 'ckpt.pth')
+    on_cpu = resume(load_checkpoint(path, ckpt_kind), ds)
+    assert on_cpu.device == torch.device('cpu')
+    assert np.isfinite(list(on_cpu.step(1).values())).all()
 
 
 def _load_tool(name):
