@@ -159,9 +159,10 @@ class MaskBank:
             while len(accepted) < n:
                 if tried and len(accepted) * (masks.max_retries + 1) < tried:
                     raise MaskSamplingError(
-                        f'mask bank: only {len(accepted)}/{tried} {masks.sampler} samples passed the '
-                        f'mask filter (rejections: {reasons}), under 1/{masks.max_retries + 1}'
-                        f'; the model is probably under-trained — train longer')
+                        f'mask bank: only {len(accepted)}/{tried} {masks.sampler} samples '
+                        f'passed the mask filter (rejections: {reasons}), under '
+                        f'1/{masks.max_retries + 1}; the model is probably under-trained — '
+                        'train longer')
                 # Slots still needed at the acceptance so far (+10 %), at most ``chunk``.
                 rate = len(accepted) / tried if tried else 1.0
                 need = int(np.ceil(1.1 * (n - len(accepted)) / max(rate, 0.05)))
