@@ -11,6 +11,21 @@ TRAIN_HINT = ('train the SAAA models first: python tools/saaa_train_masks.py ...
               'python tools/saaa_train_pix2pix.py ... (see README, "SAAA")')
 
 
+def saaa_checkpoints(mask_checkpoint, pix2pix_checkpoint, owner):
+    """``dict(masks=Path, pix2pix=Path)`` of two SAAA checkpoints that exist and, for a
+    release, match its manifest's SHA-256 (``saaa.release.verify_checkpoint``); else an
+    error naming ``owner`` and the file."""
+    from ..saaa.release import verify_checkpoint  # torch: only when needed
+
+    checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
+    for what, path in checkpoints.items():
+        if not path.is_file():
+            raise FileNotFoundError(f'{owner} {what} checkpoint not found: '
+                                    f'{path.resolve()}; {TRAIN_HINT}')
+        verify_checkpoint(path)  # a released model: its SHA-256 is the manifest's
+    return checkpoints
+
+
 @DATASETS.register_module()
 class SAAADataset(SyntheticCocoDataset):
     """New cells (DDPM masks -> Pix2Pix images) composed on empty real backgrounds.
@@ -43,14 +58,7 @@ class SAAADataset(SyntheticCocoDataset):
                  generator=None, assets=None, category=None, **kwargs):
         super().__init__(num_samples=num_samples, **kwargs)
         self.source = real_source(source, 'SAAADataset')
-        self.checkpoints = dict(masks=Path(mask_checkpoint), pix2pix=Path(pix2pix_checkpoint))
-        from ..saaa.release import verify_checkpoint  # torch: only when needed
-
-        for what, path in self.checkpoints.items():
-            if not path.is_file():
-                raise FileNotFoundError(f'SAAADataset {what} checkpoint not found: '
-                                        f'{path.resolve()}; {TRAIN_HINT}')
-            verify_checkpoint(path)  # a released model: its SHA-256 is the manifest's
+        self.checkpoints = saaa_checkpoints(mask_checkpoint, pix2pix_checkpoint, 'SAAADataset')
         self.generator_options = dict(generator or {})
         self.asset_options = dict(assets or {})
         self.category = pick_category(read_categories(self.source['ann_file']), category,

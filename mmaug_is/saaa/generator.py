@@ -442,6 +442,14 @@ class SAAAGenerator(SampleGenerator):
                 self.backgrounds[background_index], cell_stats)
         return self._styles[background_index]
 
+    def cells_for(self, background_index, n, rng, max_side):
+        """``n`` new cells (``sample_cells``) painted for background ``background_index``: its
+        style (conditioned Pix2Pix) and its median grey level (``gt_mask='visible'``)."""
+        background = self.backgrounds[background_index]
+        level = np.median(background.reshape(-1, *background.shape[2:]), axis=0)
+        return self.sample_cells(n, rng, max_side=max_side,
+                                 style=self.background_style(background_index), level=level)
+
     def compose_cells(self, background_index, rng):
         """New cells on background ``background_index`` as a ``core.ComposedImage`` (with
         placements); a conditioned Pix2Pix paints them for that background's style."""
@@ -449,10 +457,7 @@ class SAAAGenerator(SampleGenerator):
         n = self.stats.sample_cell_count(rng, self.count_mode)
         if self.max_cells is not None:
             n = min(n, int(self.max_cells))
-        max_side = min(background.shape[:2]) - 2
-        level = np.median(background.reshape(-1, *background.shape[2:]), axis=0)
-        objects = self.sample_cells(n, rng, max_side=max_side,
-                                    style=self.background_style(background_index), level=level)
+        objects = self.cells_for(background_index, n, rng, min(background.shape[:2]) - 2)
         return compose_image(background, objects, rng, n_candidates=self.n_candidates,
                              sigma=self.sigma, spacing=self.spacing, edge=self.edge)
 

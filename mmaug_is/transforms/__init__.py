@@ -1,4 +1,5 @@
 """Registered in-pipeline transforms (mmdet ``TRANSFORMS``)."""
 from .iaaa_paste import IAAAPaste
+from .saaa_paste import SAAAPaste
 
-__all__ = ['IAAAPaste']
+__all__ = ['IAAAPaste', 'SAAAPaste']

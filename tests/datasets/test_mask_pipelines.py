@@ -4,7 +4,7 @@
   pixel for pixel (online and from the COCO cache), through the loading and packing steps
   of the mask baselines' training pipeline.
 - The fast mask protocol's synthetic settings (copy-paste cache, copy-paste online,
-  IAAAPaste) on the bundled sample: every packed instance has a mask whose box is its box.
+  IAAAPaste, SAAAPaste) on the bundled sample: every packed instance has a mask whose box is its box.
 """
 from pathlib import Path
 
@@ -53,16 +53,19 @@ def _on_sample(config, sample_root, cache_root):
     if 'synthetic' in cfg:
         cfg.synthetic.update(num_samples=2, cache_root=str(cache_root))
     for step in cfg.get('pipeline', []):
-        if step.type == 'IAAAPaste':
+        if step.type in ('IAAAPaste', 'SAAAPaste'):
             step.update(source=dict(ann_file=str(sample_root / 'annotations/train.json'),
                                     img_dir=str(sample_root / 'images')),
                         cache_root=str(cache_root))
+        if step.type == 'SAAAPaste':
+            step.update(mask_bank=64)  # a short first build
     return cfg
 
 
 @pytest.mark.parametrize('config', ['mask_rcnn_r18_fluo_copypaste.py',
                                     'mask_rcnn_r18_fluo_copypaste_online.py',
-                                    'mask_rcnn_r18_fluo_iaaa_paste.py'])
+                                    'mask_rcnn_r18_fluo_iaaa_paste.py',
+                                    'mask_rcnn_r18_fluo_saaa_paste.py'])
 def test_fast_mask_settings_pack_one_mask_per_box(config, sample_root, tmp_path):
     from mmdet.registry import DATASETS
 

@@ -40,3 +40,17 @@ saaa_brightfield_dataset = dict(
     mask_checkpoint=saaa_models + 'dsb2018_brightfield/mask_ddpm.pth',
     pix2pix_checkpoint=saaa_models + 'dsb2018_brightfield/pix2pix.pth',
     generator=dict(saaa_dataset['generator'], smooth_sigma=3.75))
+# SAAA cells pasted into the current real image online (beyond the paper; SAAA's
+# counterpart of IAAAPaste): the `SAAAPaste` transform, put right after `LoadAnnotations`
+# in a real training pipeline with `source` set to that training set
+# (configs/fast/*_saaa_paste.py). 1-25 new cells per image, painted for the image's own
+# background; the same mask and paste settings as saaa_dataset.
+saaa_paste = dict(
+    type='SAAAPaste', mask_checkpoint=saaa_dataset['mask_checkpoint'],
+    pix2pix_checkpoint=saaa_dataset['pix2pix_checkpoint'], max_cells=25, prob=1.0,
+    cache_root=saaa_dataset['cache_root'],
+    **{k: v for k, v in saaa_dataset['generator'].items() if k != 'count_mode'})
+saaa_brightfield_paste = dict(
+    saaa_paste, mask_checkpoint=saaa_brightfield_dataset['mask_checkpoint'],
+    pix2pix_checkpoint=saaa_brightfield_dataset['pix2pix_checkpoint'],
+    smooth_sigma=saaa_brightfield_dataset['generator']['smooth_sigma'])
