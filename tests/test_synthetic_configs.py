@@ -33,8 +33,8 @@ SAAA_MODELS = REPO_ROOT / 'configs' / 'saaa' / 'models'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
                  'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset',
                  'saaa': 'RealPlusSyntheticDataset', 'iaaa_saaa': 'RealPlusSyntheticDataset',
-                 'saaa_paste': 'CocoDataset'}
-PASTE_STEPS = ('IAAAPaste', 'SAAAPaste')
+                 'saaa_paste': 'CocoDataset', 'iaaa_saaa_paste': 'CocoDataset'}
+PASTE_STEPS = ('IAAAPaste', 'SAAAPaste', 'RandomChoice')
 FAST_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'fast').glob('*.py')
                       if p.stem.split('_', 4)[4:])  # {faster,mask}_rcnn_r18_<data>_<variant>
 FAST_MASK_CONFIGS = sorted((REPO_ROOT / 'configs' / 'fast').glob('mask_rcnn_r18_*.py'))
@@ -58,15 +58,20 @@ def _real_and_synthetic(cfg):
 
 def _check_online_variant(dataset, expected):
     """An online variant's training ``dataset`` holds the real set ``expected``: IAAAPaste
-    or SAAAPaste as one more step of its pipeline, right after LoadAnnotations and taking
-    from that real set, or mmdet's CopyPaste around it."""
+    or SAAAPaste (or a RandomChoice of both) as one more step of its pipeline, right after
+    LoadAnnotations and taking from that real set, or mmdet's CopyPaste around it."""
     if dataset.type == 'CocoDataset':  # the real set, one paste step in its pipeline
         steps = [step for step in dataset.pipeline if step.type not in PASTE_STEPS]
         assert len(steps) == len(dataset.pipeline) - 1 and steps == expected.pipeline
         paste = dataset.pipeline[2]
         assert dataset.pipeline[1].type == 'LoadAnnotations' and paste.type in PASTE_STEPS
-        assert Path(paste.source['ann_file']).resolve() == \
-            Path(expected.data_root, expected.ann_file).resolve()
+        pastes = [paste]
+        if paste.type == 'RandomChoice':
+            pastes = [step for (step, ) in paste.transforms]
+            assert [step.type for step in pastes] == ['IAAAPaste', 'SAAAPaste']
+        for paste in pastes:
+            assert Path(paste.source['ann_file']).resolve() == \
+                Path(expected.data_root, expected.ann_file).resolve()
         assert {k: v for k, v in dataset.items() if k != 'pipeline'} == \
             {k: v for k, v in expected.items() if k != 'pipeline'}
         return

@@ -52,7 +52,10 @@ def _on_sample(config, sample_root, cache_root):
     real.data_root = str(sample_root) + '/'
     if 'synthetic' in cfg:
         cfg.synthetic.update(num_samples=2, cache_root=str(cache_root))
-    for step in cfg.get('pipeline', []):
+    pipeline = cfg.get('pipeline', [])
+    steps = list(pipeline) + [branch[0] for step in pipeline if step.type == 'RandomChoice'
+                              for branch in step.transforms]
+    for step in steps:
         if step.type in ('IAAAPaste', 'SAAAPaste'):
             step.update(source=dict(ann_file=str(sample_root / 'annotations/train.json'),
                                     img_dir=str(sample_root / 'images')),
@@ -65,7 +68,8 @@ def _on_sample(config, sample_root, cache_root):
 @pytest.mark.parametrize('config', ['mask_rcnn_r18_fluo_copypaste.py',
                                     'mask_rcnn_r18_fluo_copypaste_online.py',
                                     'mask_rcnn_r18_fluo_iaaa_paste.py',
-                                    'mask_rcnn_r18_fluo_saaa_paste.py'])
+                                    'mask_rcnn_r18_fluo_saaa_paste.py',
+                                    'mask_rcnn_r18_fluo_iaaa_saaa_paste.py'])
 def test_fast_mask_settings_pack_one_mask_per_box(config, sample_root, tmp_path):
     from mmdet.registry import DATASETS
 
