@@ -6,9 +6,9 @@ and scoring both detectors on the *same* resample gives the spread of their AP d
 (Efron & Tibshirani's paired bootstrap). It complements training seeds: seeds measure
 training noise, the bootstrap measures test-set sampling noise; neither covers the other.
 
-COCO matching (``COCOeval.evaluate``) is done once per detector; each resample only
-re-accumulates the per-image matches, vectorised, exactly as ``COCOeval.accumulate`` and
-``summarize`` do (101 recall points, precision envelope). Like our ``NucleiCocoMetric``,
+COCO matching (``COCOeval.evaluate``, for the two area ranges the tables use) is done once
+per detector; each resample only re-accumulates the per-image matches, vectorised, exactly as ``COCOeval.accumulate`` and ``summarize`` do (101 recall points,
+precision envelope), for the area ranges its metrics need. Like our ``NucleiCocoMetric``,
 every AP (AP, AP50, AP75, APs) is read at the last of ``maxDets`` (300 here); the
 identity resample reproduces its numbers. (mmdet's stock ``CocoMetric`` reads the headline
 AP at 100; runs recorded with it differ by 0.1-0.4 AP on our dev sets.) Boxes and masks
@@ -107,15 +107,17 @@ def match_images(gt, preds, image_ids=None, max_dets=300, iou_type='bbox'):
                           gt.dataset.get('categories', []), 'annotations': []}
             dt.createIndex()
         evaluator = COCOeval(gt, dt, iou_type)
-        evaluator.params.imgIds = image_ids
-        evaluator.params.maxDets = [max_dets]  # evaluate() keeps maxDets[-1] per image
+        params = evaluator.params
+        params.imgIds = image_ids
+        params.maxDets = [max_dets]  # evaluate() keeps maxDets[-1] per image
+        # only the area ranges of the tables (COCOeval's default also has medium, large)
+        params.areaRng = [params.areaRng[params.areaRngLbl.index(a)] for a in _AREAS]
+        params.areaRngLbl = list(_AREAS)
         evaluator.evaluate()
-    params = evaluator.params
     n_img = len(params.imgIds)
     n_thr = len(params.iouThrs)
     out = {}
-    for area in _AREAS:
-        a = params.areaRngLbl.index(area)
+    for a, area in enumerate(_AREAS):
         scores, matched, ignored, n_gt = [], [], [], np.zeros(n_img, dtype=np.int64)
         for i in range(n_img):
             # evalImgs holds one record per (category, area, image), images fastest
@@ -163,14 +165,16 @@ def _precision_grid(matches, sample, keep, rec_thrs):
 _REC_THRS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
 
 
-def coco_stats(matches, sample=None, max_dets=300):
-    """AP, AP50, AP75, APs (fractions; -1 = no ground truth of that size) of the images
-    ``sample`` (indices into the matched images, repeats allowed; default all), read as
-    ``NucleiCocoMetric`` reads them (at ``max_dets`` detections per image)."""
+def coco_stats(matches, sample=None, max_dets=300, metrics=tuple(_METRIC_SLICES)):
+    """``metrics`` (default AP, AP50, AP75, APs; fractions, -1 = no ground truth of that
+    size) of the images ``sample`` (indices into the matched images, repeats allowed;
+    default all), read as ``NucleiCocoMetric`` reads them (at ``max_dets`` detections per
+    image). Only the area ranges of ``metrics`` are accumulated."""
     sample = np.arange(len(matches['all'].n_gt)) if sample is None else np.asarray(sample)
     grids = {}
     stats = {}
-    for metric, (thr, area) in _METRIC_SLICES.items():
+    for metric in metrics:
+        thr, area = _METRIC_SLICES[metric]
         if area not in grids:
             grids[area] = _precision_grid(matches[area], sample, max_dets, _REC_THRS)
         grid = grids[area]
@@ -272,8 +276,9 @@ def pooled_bootstrap(gt, pairs, n_boot=1000, seed=0, level=0.95, max_dets=300,
                      for preds in pair) for pair in pairs]
 
     def mean_stats(images, seeds, which):
-        return np.array([np.mean([coco_stats(matches[s][which], images, max_dets)[m]
-                                  for s in seeds]) for m in _POOLED_METRICS]) * 100.0
+        stats = [coco_stats(matches[s][which], images, max_dets, _POOLED_METRICS)
+                 for s in seeds]
+        return np.array([np.mean([st[m] for st in stats]) for m in _POOLED_METRICS]) * 100.0
 
     all_images, all_seeds = np.arange(len(image_ids)), np.arange(len(pairs))
 

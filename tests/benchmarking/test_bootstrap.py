@@ -149,6 +149,9 @@ def test_resample_with_repeats_equals_pycocotools_on_duplicated_images(gt_file, 
     ours = coco_stats(matches, sample)
     for metric, value in expected.items():
         assert ours[metric] == pytest.approx(value, abs=1e-12), metric
+    # a subset of the metrics accumulates only their area ranges, to the same values
+    assert coco_stats(matches, sample, metrics=('AP75', 'APs')) == \
+        {'AP75': ours['AP75'], 'APs': ours['APs']}
 
 
 def test_paired_bootstrap_separates_a_real_gain_from_none(gt_file, gt_dataset):
