@@ -7,8 +7,9 @@ and scoring both detectors on the *same* resample gives the spread of their AP d
 training noise, the bootstrap measures test-set sampling noise; neither covers the other.
 
 COCO matching (``COCOeval.evaluate``, for the two area ranges the tables use) is done once
-per detector; each resample only re-accumulates the per-image matches, vectorised, exactly as ``COCOeval.accumulate`` and ``summarize`` do (101 recall points,
-precision envelope), for the area ranges its metrics need. Like our ``NucleiCocoMetric``,
+per detector; each resample only re-accumulates the per-image matches, vectorised, exactly
+as ``COCOeval.accumulate`` and ``summarize`` do (101 recall points, precision envelope),
+for the area ranges its metrics need. Like our ``NucleiCocoMetric``,
 every AP (AP, AP50, AP75, APs) is read at the last of ``maxDets`` (300 here); the
 identity resample reproduces its numbers. (mmdet's stock ``CocoMetric`` reads the headline
 AP at 100; runs recorded with it differ by 0.1-0.4 AP on our dev sets.) Boxes and masks
