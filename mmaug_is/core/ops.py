@@ -250,19 +250,51 @@ def _image_interpolation(smooth, nearest, geometry):
     return nearest if geometry == CONSISTENT else smooth
 
 
+def _source_coordinates(matrix, size):
+    """Source-pixel coordinates ``(x, y)`` (float64, each (H', W')) of every output pixel of
+    the forward 2x3 ``matrix`` on a ``size`` = ``(width, height)`` canvas."""
+    (a, b, tx), (c, d, ty) = matrix
+    det = a * d - b * c
+    x = (np.arange(size[0], dtype=np.float64) - tx) / det
+    y = (np.arange(size[1], dtype=np.float64) - ty) / det
+    return (d * x)[None, :] - (b * y)[:, None], (a * y)[:, None] - (c * x)[None, :]
+
+
+def _remap_tables(coords, shape):
+    """``cv2.remap`` maps of source ``coords`` on a ``shape`` (H, W) canvas, rounded to
+    1/``INTER_TAB_SIZE`` px in numpy so that every machine maps every pixel alike
+    (``cv2.warpAffine`` rounds in CPU-specific code). Returns ``(nearest, bilinear)``:
+    ``(map1, None)`` and ``(map1, map2)``, map1 int16 (H', W', 2) whole source pixels
+    (clipped just beyond the canvas), map2 uint16 ``y_step * INTER_TAB_SIZE + x_step``."""
+    steps = cv2.INTER_TAB_SIZE
+    bits = steps.bit_length() - 1
+    nearest, whole, parts = [], [], []
+    for v, limit in zip(coords, shape[1::-1]):
+        fixed = np.floor(v * steps + 0.5).clip(-4 * steps, (limit + 2) * steps).astype(np.int32)
+        nearest.append(((fixed + steps // 2) >> bits).astype(np.int16))
+        whole.append((fixed >> bits).astype(np.int16))
+        parts.append((fixed & (steps - 1)).astype(np.uint16))
+    return ((np.stack(nearest, axis=-1), None),
+            (np.stack(whole, axis=-1), parts[1] * np.uint16(steps) + parts[0]))
+
+
 def _warp_affine(image, masks, matrix, size, geometry):
     """Warp image (bilinear; nearest for geometry 'consistent') and masks (nearest) by a
     2x3 matrix; ``size`` = ``(width, height)``. New canvas area gets ``_canvas_fill``."""
     matrix = np.asarray(matrix, np.float64)
+    coords = _source_coordinates(matrix, size)
+    nearest, smooth = _remap_tables(coords, image.shape)
 
-    def warp(array, interpolation, border_value):
-        return cv2.warpAffine(array, matrix, size, flags=interpolation,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
+    def warp(array, tables, interpolation, border_value):
+        return cv2.remap(array, *tables, interpolation, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=border_value)
 
     fill = tuple(float(v) for v in _canvas_fill(image, masks, geometry))
-    interp = _image_interpolation(cv2.INTER_LINEAR, cv2.INTER_NEAREST, geometry)
-    out = _cv_apply(lambda im: warp(im, interp, fill), image)
-    out_masks = _labels_resample(masks, lambda labels: warp(labels, cv2.INTER_NEAREST, 0))
+    tables, interp = (nearest, cv2.INTER_NEAREST) if geometry == CONSISTENT else (
+        smooth, cv2.INTER_LINEAR)
+    out = _cv_apply(lambda im: warp(im, tables, interp, fill), image)
+    out_masks = _labels_resample(masks, lambda labels: warp(labels, nearest, cv2.INTER_NEAREST,
+                                                            0))
     return out, _keep_vanished(masks, out_masks, lambda x, y: matrix[:, :2] @ (x, y) + matrix[:, 2])
 
 
