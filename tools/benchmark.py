@@ -10,7 +10,9 @@ of one command share the work (each run is locked by the copy training it; the o
 on), and `--report-only` rewrites the tables from the runs finished so far without training.
 The tables list every finished run of the benchmark NAME, also those of earlier commands
 that this one does not plan, so seeds or settings can be added by a later command (give
-it the same --group); another --name starts a separate table. Runs of instance-segmentation
+it the same --group); another --name starts a separate table. Runs whose work dirs are
+gone (a new machine, a purged scratch disk) stay in the tables from the report's own
+summary.json, with the bootstrap intervals that still hold. Runs of instance-segmentation
 configs (evaluating `segm`, e.g. configs/fast/mask_rcnn_r18_*.py) add mask AP (segm_AP,
 segm_AP50, segm_AP75) beside the box AP in every table, CSV and bootstrap.
 
@@ -44,6 +46,7 @@ from mmaug_is.benchmarking import (PlanError, ToolRunner, check_work_dirs, descr
                                    detector_groups, execute_runs, explicit_groups,
                                    finished_results, plan_runs, run_state, write_report)
 from mmaug_is.benchmarking.bootstrap import run_bootstrap_gains, run_pooled_gains
+from mmaug_is.benchmarking.recorded import carried_over, read_record
 from mmaug_is.benchmarking.runs import check_name, read_result
 from mmaug_is.benchmarking.tables import column_order, metric_markdown
 
@@ -117,13 +120,13 @@ def build_plan(args):
     return runs, list(groups), settings
 
 
-def _report_finished(runs, states, report, out_dir, name):
-    """Write the tables of the finished runs, list the others; returns the exit code 0."""
-    results = [read_result(run.work_dir) for run, state in zip(runs, states) if state == 'done']
+def _report_finished(runs, states, results, report, out_dir, name, n_earlier):
+    """Write the tables of the finished runs' ``results`` and ``n_earlier`` runs of earlier
+    commands (if there are any), list the unfinished runs; returns the exit code 0."""
     pending = [f'{run.name} ({state})' for run, state in zip(runs, states) if state != 'done']
     print(f'{name}: {len(results)} of {len(runs)} runs finished; not finished: '
           f'{", ".join(pending) or "none"}')
-    if results:
+    if results or n_earlier:
         print('\n'.join(metric_markdown(report(results), 'AP')))
         print(f'report: {out_dir / (name + ".md")}')
     return 0
@@ -155,22 +158,35 @@ def main(argv=None):
     if unplanned:
         print(f'{args.name}: the tables also list {len(unplanned)} finished run(s) of earlier '
               f'commands: {", ".join(r["run"] for r in unplanned)}')
-    all_groups = list(dict.fromkeys(groups + [r['group'] for r in unplanned]))
-    all_settings = column_order(settings, unplanned, args.baseline)
+    states = [run_state(run) for run in runs]
+    try:
+        record = read_record(out_dir, args.name)
+    except ValueError as err:
+        print(f'benchmark: error: {err}', file=sys.stderr)
+        return 2
+    finished = [read_result(run.work_dir) for run, state in zip(runs, states) if state == 'done']
+    kept, _ = carried_over(record, finished + unplanned, args.baseline, [])
+    if kept:
+        print(f'{args.name}: the tables keep {len(kept)} run(s) recorded in '
+              f'{out_dir / "summary.json"} whose work dirs are gone: '
+              f'{", ".join(r["run"] for r in kept)}')
+    all_groups = list(dict.fromkeys(groups + [r['group'] for r in unplanned + kept]))
+    all_settings = column_order(record.settings + settings, unplanned, args.baseline)
 
     def report(results, failures=()):
         results = list(results) + unplanned
         earlier = [r.get('invocation') for r in results if r.get('invocation')]
-        invocations = list(dict.fromkeys(earlier + [invocation]))
+        invocations = list(dict.fromkeys(record.invocations + earlier + [invocation]))
         gains = (run_bootstrap_gains(results, args.baseline, REPO_ROOT)
                  + run_pooled_gains(results, args.baseline, REPO_ROOT))
-        return write_report(out_dir, args.name, results, args.baseline, all_groups,
+        recorded, recorded_gains = carried_over(record, results, args.baseline, gains)
+        return write_report(out_dir, args.name, results + recorded, args.baseline, all_groups,
                             all_settings, invocations, failures, environment, cwd=REPO_ROOT,
-                            bootstrap_rows=gains)
+                            bootstrap_rows=gains + recorded_gains)
 
-    states = [run_state(run) for run in runs]
     if args.report_only:
-        return _report_finished(runs, states, report, out_dir, args.name)
+        return _report_finished(runs, states, finished, report, out_dir, args.name,
+                                len(unplanned) + len(kept))
     print(f'{args.name}: {len(runs)} runs ({states.count("done")} finished earlier, '
           f'{states.count("resume") + states.count("test")} to resume, '
           f'{states.count("new")} new); results -> {out_dir}')

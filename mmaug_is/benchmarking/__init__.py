@@ -3,7 +3,8 @@
 runs: plan, execute and resume runs (one ``tools/train.py`` + ``tools/test.py``
 subprocess each); tables: mean ± std per cell, gains over the baseline setting, paired
 per-seed gains, Markdown / CSV / JSON / bar chart, box AP and (for instance-segmentation
-configs) mask AP. CLI: ``tools/benchmark.py``.
+configs) mask AP; recorded: the runs a report recorded whose work dirs are gone.
+CLI: ``tools/benchmark.py``.
 """
 from .runs import (METRIC_KEYS, SEGM_METRIC_KEYS, PlanError, Run, RunFailed, Setting,
                    ToolRunner, check_work_dirs, describe_plan, detector_groups, execute_run,

@@ -168,14 +168,20 @@ def summarize(results, baseline='original', groups=None, settings=None, metrics=
         to_points(r.get('val_metrics', {}).get(m)) for r in results
         if r['group'] == g and r['setting'] == s) for m in VAL_METRICS} for s in settings}
         for g in groups}
-    out['runs'] = [{'run': r.get('run', f'{r["group"]}/{r["setting"]}/seed{r["seed"]}'),
-                    'group': r['group'], 'setting': r['setting'], 'seed': r['seed'],
-                    **{m: _clean(to_points(r['metrics'].get(m))) for m in metrics},
-                    **{f'val_{m}': _clean(to_points(r.get('val_metrics', {}).get(m)))
-                       for m in VAL_METRICS},
-                    'train_seconds': r.get('train_seconds'),
-                    'test_seconds': r.get('test_seconds')} for r in results]
+    out['runs'] = [run_row(r, metrics) for r in results]
     return out
+
+
+def run_row(result, metrics):
+    """One run of ``summary.json``'s ``runs``: names, ``metrics`` and ``val_<metric>`` in
+    AP points (4 decimals; ``None`` where missing), training and test seconds."""
+    r = result
+    return {'run': r.get('run', f'{r["group"]}/{r["setting"]}/seed{r["seed"]}'),
+            'group': r['group'], 'setting': r['setting'], 'seed': r['seed'],
+            **{m: _clean(to_points(r['metrics'].get(m))) for m in metrics},
+            **{f'val_{m}': _clean(to_points(r.get('val_metrics', {}).get(m)))
+               for m in VAL_METRICS},
+            'train_seconds': r.get('train_seconds'), 'test_seconds': r.get('test_seconds')}
 
 
 # ------------------------------------------------------------------------------ formats
@@ -266,7 +272,7 @@ def _runs_section(results, metrics):
     for r in results:
         pts = [_fmt(_clean(to_points(r['metrics'].get(m)))) for m in metrics]
         train_min = r.get('train_seconds')
-        rows.append([f'`{r["run"]}`', *pts,
+        rows.append([f'`{r["run"]}`' + (' (recorded)' if r.get('recorded') else ''), *pts,
                      '—' if train_min is None else f'{train_min / 60:.1f}'
                      + (' (resumed)' if r.get('resumed_training') else ''),
                      '—' if r.get('test_seconds') is None else f'{r["test_seconds"]:.0f}'])
@@ -276,7 +282,8 @@ def _runs_section(results, metrics):
     lines += ['', '<details><summary>Commands of every run (from the repository root)'
               '</summary>', '', '```bash']
     for r in results:
-        lines += [f'# {r["run"]}', r['commands']['train'], r['commands']['test']]
+        lines += ([f'# {r["run"]}: recorded (see the commands at the top)'] if r.get('recorded')
+                  else [f'# {r["run"]}', r['commands']['train'], r['commands']['test']])
     return lines + ['```', '', '</details>', '']
 
 
@@ -322,6 +329,12 @@ def render_markdown(summary, results, name, invocations, failures=(), environmen
               'config with `randomness.seed=<seed>` and evaluates its final checkpoint '
               '(`last_checkpoint`). `*`: the 95% confidence interval of the paired gain '
               'excludes 0.', '']
+    recorded = sum(bool(r.get('recorded')) for r in results)
+    if recorded:
+        lines += [f'{recorded} run(s) marked "(recorded)" come from this report\'s earlier '
+                  '`summary.json`: their work dirs are gone, so they keep their metrics and '
+                  'the bootstrap intervals computed then, but no new interval can pair with '
+                  'them.', '']
     if failures:
         lines += ['**Failed runs (not in the tables):**', '']
         lines += [f'- `{f.run.name}` ({f.stage}): {f.reason}'

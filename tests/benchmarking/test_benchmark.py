@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -417,6 +418,17 @@ def test_benchmark_tool_end_to_end_and_restart(tmp_path):
         in fourth.stdout
     summary = json.loads((out_dir / 'summary.json').read_text())
     assert summary['metrics']['AP']['cells']['faster_rcnn_r18_sample']['lowlr']['n'] == 1
+
+    # the lowlr run's work dir is purged: the rewritten report keeps what it recorded
+    bootstrap = (out_dir / 'bootstrap.csv').read_text()
+    shutil.rmtree(runs / 'lowlr')
+    fifth = _benchmark(*common[:-2], '--report-only')
+    assert fifth.returncode == 0, fifth.stderr[-3000:]
+    assert 'keep 1 run(s) recorded in' in fifth.stdout and 'lowlr/seed0' in fifth.stdout
+    cells = json.loads((out_dir / 'summary.json').read_text())['metrics']['AP']['cells']
+    assert cells == summary['metrics']['AP']['cells']  # recorded to 4 decimals of AP points
+    assert (out_dir / 'bootstrap.csv').read_text() == bootstrap
+    assert '`faster_rcnn_r18_sample/lowlr/seed0` (recorded)' in (out_dir / 'e2e.md').read_text()
 
 
 def test_run_lock_refuses_a_live_holder_and_takes_over_a_stale_one(tmp_path, fake_runner):
