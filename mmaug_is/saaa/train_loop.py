@@ -121,12 +121,14 @@ def resolve_total_iters(epochs, iters, per_epoch):
 
 def run_iterations(step, start, total, logger, *, per_epoch, log_interval=50,
                    checkpoint=None, ckpt_interval=500, sample=None, sample_interval=500,
-                   desc='train', progress=True):
+                   desc='train', progress=True, deadline=None):
     """Run ``step(it) -> dict[str, float]`` for ``it`` in ``[start, total)``.
 
     Logs the mean of each loss every ``log_interval`` iterations, calls ``checkpoint(it + 1)``
     every ``ckpt_interval`` iterations and at the end, and ``sample(it + 1)`` every
     ``sample_interval`` iterations and at the end. ``progress`` shows a tqdm bar.
+    ``deadline`` (a ``time.perf_counter()`` value, or None): once a step ends past it, the run
+    checkpoints and stops early; ``--resume`` continues it where it stopped.
 
     Returns:
         list of ``(iteration, {loss: value})`` for every step run (used by tests and benchmarks).
@@ -151,8 +153,13 @@ def run_iterations(step, start, total, logger, *, per_epoch, log_interval=50,
             window, tick = {}, time.perf_counter()
         if sample is not None and (done % sample_interval == 0 or done == total):
             sample(done)
-        if checkpoint is not None and (done % ckpt_interval == 0 or done == total):
+        stopping = deadline is not None and done < total and time.perf_counter() > deadline
+        if checkpoint is not None and (done % ckpt_interval == 0 or done == total or stopping):
             checkpoint(done)
+        if stopping:
+            logger.info('time limit reached at iteration %d of %d: continue with --resume',
+                        done, total)
+            break
     bar.close()
     return history
 
@@ -183,6 +190,9 @@ def add_common_args(parser, default_size, default_batch):
                         help="where to train: 'cpu' (default), 'cuda', 'cuda:N' or 'mps'; "
                              'checkpoints are written with CPU tensors and resume on any '
                              'device (bit-for-bit only on the device they were started on)')
+    parser.add_argument('--max-minutes', type=float,
+                        help='wall-clock limit of this run: past it, checkpoint and stop '
+                             '(continue later with --resume)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     return parser
 
@@ -241,6 +251,9 @@ class TrainingRun:
 
     def __init__(self, args, name, ckpt_name, kind, command=None):
         self.args = args
+        self.started = time.perf_counter()
+        if args.max_minutes is not None and not args.max_minutes > 0:
+            raise ValueError(f'--max-minutes must be > 0, got {args.max_minutes}')
         self.device = resolve_device(args.device)
         threads = configure_threads()
         self.logger = get_logger(name, args.work_dir, f'train_{name}')
@@ -279,6 +292,8 @@ class TrainingRun:
                                            self.state, logger)
 
         provenance = self.provenance(trainer.dataset)
+        deadline = (None if args.max_minutes is None
+                    else self.started + 60.0 * args.max_minutes)
 
         def checkpoint(it):
             save_checkpoint(dict(trainer.state_dict(it, total), **provenance), self.ckpt_path)
@@ -288,6 +303,7 @@ class TrainingRun:
                                  log_interval=args.log_interval, checkpoint=checkpoint,
                                  ckpt_interval=args.ckpt_interval, sample=sample,
                                  sample_interval=args.sample_interval, desc=desc,
-                                 progress=not args.no_progress)
-        logger.info('done: %s', self.ckpt_path)
+                                 progress=not args.no_progress, deadline=deadline)
+        if not history or history[-1][0] + 1 == total:
+            logger.info('done: %s', self.ckpt_path)
         return history

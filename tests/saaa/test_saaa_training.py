@@ -187,6 +187,24 @@ def test_training_tools_write_outputs_and_resume(fluo_subset, tmp_path, tool, ex
     assert state['data']['n_scos'] > 8
 
 
+def test_time_limit_checkpoints_and_resumes(fluo_subset, tmp_path):
+    module = _load_tool('saaa_train_masks')
+    ann_file, img_dir = fluo_subset
+    base = ['--ann-file', str(ann_file), '--img-dir', str(img_dir), '--work-dir',
+            str(tmp_path), '--size', '32', '--batch-size', '8', '--no-progress',
+            '--ckpt-interval', '100', '--sample-interval', '100', '--channels', '8,16,16',
+            '--sample-steps', '2']
+    with pytest.raises(ValueError, match='--max-minutes must be > 0'):
+        module.main(base + ['--iters', '4', '--max-minutes', '0'])
+    module.main(base + ['--iters', '4', '--max-minutes', '1e-9'])  # past after one step
+    state = torch.load(tmp_path / 'mask_ddpm.pth', weights_only=True)
+    assert (state['iter'], state['total_iters']) == (1, 4)
+    log = (tmp_path / 'train_masks.log').read_text()
+    assert 'time limit reached at iteration 1 of 4' in log and 'done:' not in log
+    module.main(base + ['--resume'])  # the planned total is kept
+    assert torch.load(tmp_path / 'mask_ddpm.pth', weights_only=True)['iter'] == 4
+
+
 def test_pix2pix_extra_masks_enter_the_adversarial_terms(sco32):
     ds, cfg = small(sco32), replace(TINY_P2P, dropout=0.0)
     plain = Pix2PixTrainer(ds, cfg, batch_size=8, seed=2, lambda_vgg=0)
