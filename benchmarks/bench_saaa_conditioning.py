@@ -52,9 +52,11 @@ import numpy as np
 
 from mmaug_is.core import feathered_paste, load_coco_instances, read_image, remove_cells
 from mmaug_is.core.io import atomic_open
+from mmaug_is.core.objects import extract_objects
 from mmaug_is.core.style import cell_statistics
 from mmaug_is.saaa.generator import CellSynthesizer
 from mmaug_is.saaa.mask_data import build_sco_dataset, restore_scale
+from mmaug_is.saaa.texture import CellTexture
 from mmaug_is.saaa.train_loop import configure_threads, load_checkpoint
 from mmaug_is.saaa.trainers import PIX2PIX_KIND
 from mmaug_is.synth.contact_sheet import Tile, save_sheet
@@ -71,6 +73,7 @@ DEFAULT_DATA = {'colour': '../shared/data/dsb2018_brightfield',
                 'brightness': '../shared/data/dsb2018_fluo'}
 DEFAULT_PNG = {'colour': 'benchmarks/results/bench_saaa_conditioning.png',
                'brightness': 'benchmarks/results/bench_saaa_conditioning_fluo.png'}
+TEXTURE_SUFFIX = '+texture'  # label of a model's cells given real grain (--texture)
 TITLE = '# bench_saaa_conditioning: appearance-conditioned vs mask-only Pix2Pix'
 
 
@@ -97,14 +100,17 @@ def grey(pixels):
     return values * 255.0 / np.iinfo(pixels.dtype).max
 
 
-def paste_cells(background, canonical, sizes, centres, cells, style):
-    """Paint ``canonical`` masks with ``cells`` (a ``CellSynthesizer``) and paste each at its
-    real size centred on ``centres`` (y, x). Returns ``(image, (n, H, W) bool masks)``."""
+def paste_cells(background, canonical, sizes, centres, cells, style, texture, rng):
+    """Paint ``canonical`` masks with ``cells`` (a ``CellSynthesizer``; grain added by
+    ``texture``, a ``CellTexture`` or None, drawn from ``rng``) and paste each at its real
+    size centred on ``centres`` (y, x). Returns ``(image, (n, H, W) bool masks)``."""
     frames, images = cells.synthesize(canonical, style=style)  # masks in the model's frame
     canvas = background.copy()
     masks = np.zeros((len(canonical),) + background.shape[:2], bool)
     for i, (mask, image) in enumerate(zip(frames, images)):
         mask, image = restore_scale(mask, int(sizes[i].max()), image)
+        if texture is not None:
+            image = texture.apply(image, mask, rng)
         h, w = mask.shape
         y = int(np.clip(round(centres[i][0] - (h - 1) / 2), 0, canvas.shape[0] - h))
         x = int(np.clip(round(centres[i][1] - (w - 1) / 2), 0, canvas.shape[1] - w))
@@ -151,8 +157,9 @@ def crop_window(masks, shape, size):
     return where
 
 
-def parse_models(specs):
-    """``['LABEL=PATH', ...]`` -> ``{label: Path}`` (order kept)."""
+def parse_models(specs, texture=False):
+    """``['LABEL=PATH', ...]`` -> ``{label: Path}`` (order kept); with ``texture`` each
+    model is followed by ``LABEL+texture`` (the same checkpoint, cells given real grain)."""
     models = {}
     for spec in specs:
         label, sep, path = spec.partition('=')
@@ -161,9 +168,21 @@ def parse_models(specs):
         if label in models:
             raise SystemExit(f'--model label {label!r} given twice')
         models[label] = Path(path)
-    if len(models) < 2:
-        raise SystemExit('give at least two --model LABEL=PATH to compare')
+    if len(models) < 2 and not texture:
+        raise SystemExit('give at least two --model LABEL=PATH to compare (or --texture)')
+    if texture:
+        models = {name: path for label, path in models.items()
+                  for name in (label, label + TEXTURE_SUFFIX)}
     return models
+
+
+def fit_texture(data_root):
+    """``CellTexture`` of the real SCOs of ``data_root``'s train split (as ``SAAADataset``
+    with ``texture='real'`` fits it on its source)."""
+    scos = [obj for record in load_coco_instances(data_root / 'annotations' / 'train.json',
+                                                  data_root / 'images')
+            for obj in extract_objects(record, read_image(record.path)) if obj.kind == 'sco']
+    return CellTexture.fit(scos)
 
 
 def colour_scores(pasted, masks, image, real_masks, real_pixels):
@@ -192,6 +211,9 @@ def evaluate(args, models):
     ann_file = args.data_root / 'annotations' / f'{args.split}.json'
     img_dir = args.data_root / 'images'
     cells = {label: CellSynthesizer.from_checkpoint(path) for label, path in models.items()}
+    texture = fit_texture(args.data_root) if args.texture else None
+    if texture is not None:
+        print(f'texture (train SCOs): {texture}', flush=True)
     ref = next(iter(cells.values()))
     scores = colour_scores if args.metric == 'colour' else brightness_scores
     scos = build_sco_dataset(ann_file, img_dir, size=ref.size, fill=ref.fill,
@@ -221,7 +243,9 @@ def evaluate(args, models):
                        repasted_mean=float(grey(repasted[real_masks.any(axis=0)]).mean()))
         for label, synth in cells.items():
             pasted, masks = paste_cells(clean, scos.masks[idx], scos.sizes[idx], centres,
-                                        synth, synth.style_of(clean, cell_stats))
+                                        synth, synth.style_of(clean, cell_stats),
+                                        texture if label.endswith(TEXTURE_SUFFIX) else None,
+                                        np.random.default_rng([args.seed, index]))
             row[label] = dict(image=pasted, masks=masks,
                               **scores(pasted, masks, image, real_masks, row['real_pixels']))
             if args.export_coco:
@@ -537,6 +561,10 @@ def main(argv=None):
                              'COCO set DIR/<label>/{images,annotations.json} (e.g. --split '
                              'train, for tools/eval_fid_kid.py --levels sco), and the real '
                              'cells pasted back the same way as DIR/real_repasted')
+    parser.add_argument('--texture', action='store_true',
+                        help='also paint with each model + the grain of real cells '
+                             '(saaa.texture.CellTexture fitted on the train split), labelled '
+                             f'LABEL{TEXTURE_SUFFIX}')
     parser.add_argument('--per-type', type=int, default=4,
                         help='images per type (colour) in the sheet; brightness: 1.5x as many')
     parser.add_argument('--out-md', type=Path,
@@ -546,7 +574,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.data_root = args.data_root or Path(DEFAULT_DATA[args.metric])
     args.out_png = args.out_png or Path(DEFAULT_PNG[args.metric])
-    models = parse_models(args.model or DEFAULT_MODELS[args.metric])
+    models = parse_models(args.model or DEFAULT_MODELS[args.metric], args.texture)
     configure_threads()
     command = ' '.join(shlex.quote(a) for a in ['python', *(sys.argv if argv is None else
                                                             [sys.argv[0], *argv])])

@@ -41,8 +41,9 @@ class SAAADataset(SyntheticCocoDataset):
             naming the file, e.g. a half-downloaded or git-lfs pointer file).
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
-            max_cells, spacing, sigma, n_candidates, mask_bank, ...). ``mask_bank_dir``
-            defaults to ``cache_root/saaa_mask_banks``.
+            max_cells, spacing, sigma, n_candidates, mask_bank, texture, ...).
+            ``mask_bank_dir`` defaults to ``cache_root/saaa_mask_banks``; ``texture='real'``
+            fits the grain of the source's real SCOs (``saaa.texture.resolve_texture``).
         assets: ``RealAssets.build`` options (background method etc.).
         category: name of the source category every generated cell gets; ``None``: the
             source must declare exactly one. SAAA makes cells of one class (the mask
@@ -84,6 +85,7 @@ class SAAADataset(SyntheticCocoDataset):
 
     def build_generator(self):
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
+        from ..saaa.texture import resolve_texture
 
         # cell_stats: what an 'image_style' Pix2Pix paints with on each background (they
         # depend on the source's content alone, which the cache key holds).
@@ -92,6 +94,7 @@ class SAAADataset(SyntheticCocoDataset):
                                       **self.asset_options)
         options = dict(self.generator_options)
         options.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
+        options['texture'] = resolve_texture(options.get('texture'), assets.bank)
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
             assets.backgrounds, category_id=self.category['id'],

@@ -37,6 +37,7 @@ from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_gen
                         sample_clean_masks)
 from .pix2pix import Pix2PixConfig, UNetGenerator
 from .release import verify_checkpoint
+from .texture import CellTexture
 from .train_loop import load_checkpoint
 from .trainers import MASK_KIND, PIX2PIX_KIND
 
@@ -300,11 +301,14 @@ class SAAAGenerator(SampleGenerator):
             was made from (``(n_backgrounds, 4 C)``, e.g. ``RealAssets.cell_stats``); needed
             by an ``'image_style'`` Pix2Pix (ignored by others). A NaN row (image without
             cells) borrows the row of the background of nearest ``background_style``.
+        texture: None (the paper) or a ``texture.CellTexture`` (or its dict): every painted
+            cell gets the grain real cells of its brightness have (beyond the paper;
+            ``texture.resolve_texture`` fits one on the real SCOs).
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
                  max_cells=None, spacing=2, sigma=1.0, n_candidates=50, edge=BLUR,
-                 category_id=1, gt_mask='generated', cell_stats=None):
+                 category_id=1, gt_mask='generated', cell_stats=None, texture=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -325,6 +329,12 @@ class SAAAGenerator(SampleGenerator):
                              f'got {gt_mask!r}')
         self.gt_mask = gt_mask
         self.cell_stats = _cell_stats_per_background(cell_stats, self.backgrounds, cells)
+        if isinstance(texture, dict):
+            texture = CellTexture.from_dict(texture)
+        if texture is not None and not isinstance(texture, CellTexture):
+            raise ValueError('SAAAGenerator: texture must be None, a CellTexture or its dict, '
+                             f'got {texture!r} (texture.resolve_texture fits one on real SCOs)')
+        self.texture = texture
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
@@ -380,7 +390,8 @@ class SAAAGenerator(SampleGenerator):
                     count_mode=self.count_mode, max_cells=self.max_cells,
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
                     edge=self.edge, n_backgrounds=len(self.backgrounds),
-                    category_id=self.category_id, gt_mask=self.gt_mask)
+                    category_id=self.category_id, gt_mask=self.gt_mask,
+                    texture=None if self.texture is None else self.texture.to_dict())
 
     def sample_cells(self, n, rng, max_side=None, style=None, level=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops of the
@@ -403,6 +414,8 @@ class SAAAGenerator(SampleGenerator):
             if self.gt_mask == 'visible':
                 mask, image, truth = self._visible_cell(masks[i], images[i], mask, image,
                                                         level, max_side)
+            if self.texture is not None:
+                image = self.texture.apply(image, mask, rng)
             objects.append(CellObject(image, truth[None], 'sco', SOURCE,
                                       np.array([0, 0, mask.shape[1], mask.shape[0]]),
                                       category_ids=(self.category_id, )))

@@ -29,6 +29,14 @@ def sco32(fluo_subset):
 
 
 @pytest.fixture(scope='session')
+def fluo_subset_bank(fluo_subset):
+    """``ObjectBank`` (real SCOs and MCOs) of the subset."""
+    from mmaug_is.core import ObjectBank, load_coco_instances
+
+    return ObjectBank.from_records(load_coco_instances(*fluo_subset), progress=False)
+
+
+@pytest.fixture(scope='session')
 def fluo_stats_and_backgrounds(fluo_subset):
     """``(DatasetStats, [2 empty backgrounds])`` of the subset (core cell removal)."""
     from mmaug_is.core import DatasetStats, ObjectBank, load_coco_instances, read_image

@@ -11,6 +11,7 @@ from mmaug_is.saaa.generator import (CellSynthesizer, MaskGenerator, SAAAGenerat
 from mmaug_is.saaa.mask_data import ImageFormat, SizeDistribution
 from mmaug_is.saaa.mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError,
                                      sample_clean_masks)
+from mmaug_is.saaa.texture import CellTexture
 from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
 from mmaug_is.saaa.train_loop import save_checkpoint
 from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer
@@ -204,3 +205,23 @@ def test_image_without_cells(sco32, fluo_stats_and_backgrounds):
     image, masks = _generated(gen, 0, 0)
     assert np.array_equal(image, backgrounds[0])
     assert masks.shape == (0,) + image.shape[:2] and masks.dtype == bool
+
+
+def test_generator_with_texture_is_reproducible_and_changes_only_cells(
+        sco32, fluo_stats_and_backgrounds, fluo_subset_bank):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    texture = CellTexture.fit(fluo_subset_bank.scos)
+    plain = _generator(sco32, stats, backgrounds, max_cells=10)
+    grainy = _generator(sco32, stats, backgrounds, max_cells=10, texture=texture.to_dict())
+    assert grainy.texture == texture and 'texture' in repr(grainy)
+    image, masks = _generated(grainy, 3, 0)
+    again, masks_again = _generated(grainy, 3, 0)
+    assert np.array_equal(image, again) and np.array_equal(masks, masks_again)
+    plain_image, _ = _generated(plain, 3, 0)
+    assert not np.array_equal(image, plain_image)
+    rng = sample_rng(3, 0)
+    index = grainy.draw_frame(rng)
+    cells = grainy.cells_for(index, 4, rng, max_side=60)
+    assert all(c.image.dtype == np.uint8 for c in cells)
+    with pytest.raises(ValueError, match='texture must be None'):
+        _generator(sco32, stats, backgrounds, texture='real')
