@@ -6,7 +6,8 @@ pix2pix: generator/discriminator networks;
 losses: adversarial, L1, perceptual (FID Inception or VGG16); trainers: optimisation steps
 and checkpoints;
 train_loop: the resumable training driver (``TrainingRun``), logging, batches; generator:
-``SAAAGenerator``; release: generation-only model releases with a checked manifest.
+``SAAAGenerator``; texture: real-cell grain added to painted cells (beyond the paper);
+release: generation-only model releases with a checked manifest.
 ``diffusers`` is imported only when a mask model is built. Nothing here (nor in
 ``tools/saaa_train_*.py``) imports mmdet, mmcv or mmengine: torch + diffusers suffice.
 """
@@ -15,10 +16,11 @@ from .mask_data import ImageFormat, SCODataset, SizeDistribution, build_sco_data
 from .mask_bank import MaskBank
 from .mask_ddpm import MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError
 from .pix2pix import PatchDiscriminator, Pix2PixConfig, UNetGenerator
+from .texture import CellTexture
 from .trainers import MaskDDPMTrainer, Pix2PixTrainer
 
 __all__ = [
-    'CellSynthesizer', 'ImageFormat', 'MaskBank', 'MaskDDPM', 'MaskDDPMConfig',
+    'CellSynthesizer', 'CellTexture', 'ImageFormat', 'MaskBank', 'MaskDDPM', 'MaskDDPMConfig',
     'MaskDDPMTrainer', 'MaskFilter', 'MaskGenerator', 'MaskSamplingError', 'PatchDiscriminator',
     'Pix2PixConfig', 'Pix2PixTrainer', 'SAAAGenerator', 'SCODataset', 'SizeDistribution',
     'UNetGenerator', 'build_sco_dataset',

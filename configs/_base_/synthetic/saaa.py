@@ -29,6 +29,8 @@ saaa_dataset = dict(
     # painted cell shows, so boxes fit the cells (the shipped models' cells fade inside
     # their masks: benchmarks/results/bench_edge_fidelity_saaa.md); chosen on val with the
     # fast protocol on dsb2018_fluo (benchmarks/results/fast_protocol.md, "Box bias").
+    # texture='real' (beyond the paper): each painted cell gets the fine grain real cells of
+    # its brightness have, fitted on the source's SCOs (docs/saaa.md, "Cell texture").
     generator=dict(sampler='ddim', steps=25, count_mode='distribution', spacing=2, sigma=1.0,
                    mask_bank=2048, mask_bank_seed=0, smooth_sigma=3.0, edge='inside',
                    gt_mask='visible'))
