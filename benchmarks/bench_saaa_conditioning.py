@@ -351,8 +351,8 @@ def write_colour_sheet(path, rows, models, per_type):
                                             'places (128 px windows)')
 
 
-def write_brightness_sheet(path, rows, models, n_images):
-    """``n_images`` test images spread over the real cell brightness (dim to bright)."""
+def write_brightness_sheet(path, rows, models, n_images, split):
+    """``n_images`` images of ``split`` spread over the real cell brightness (dim to bright)."""
     ordered = sorted(rows, key=lambda r: r['real_mean'])
     picks = np.unique(np.linspace(0, len(ordered) - 1, min(n_images, len(ordered))).round())
     tiles = {label: [] for label in ['real', *models]}
@@ -365,9 +365,9 @@ def write_brightness_sheet(path, rows, models, n_images):
                                      caption=f"cells {r[label]['mean']:.0f}, "
                                              f"err {r[label]['err_image']:.0f}"))
     save_sheet(path, list(tiles.items()), tile=176,
-               title='SAAA Pix2Pix on dsb2018_fluo test: synthetic cells pasted on each image\'s '
-                     'clean background at the real cells\' places (128 px windows; captions: '
-                     'mean grey level of the cells, error vs real)')
+               title=f'SAAA Pix2Pix on dsb2018_fluo {split}: synthetic cells pasted on each '
+                     'image\'s clean background at the real cells\' places (128 px windows; '
+                     'captions: mean grey level of the cells, error vs real)')
 
 
 def training_record(work_dir):
@@ -479,8 +479,8 @@ def brightness_section(rows, args, models, command):
               'level of the synthetic cells - that of the real SCOs|; texture error = |mean '
               'within-cell standard deviation, synthetic - real|; r = Pearson correlation '
               'over images of synthetic and real mean cell brightness.', '',
-              f'{len(rows)} test images, {sum(r["n"] for r in rows)} SCOs; real mean cell grey '
-              f'level per image: median {np.median(real):.0f}, range {real.min():.0f}-'
+              f'{len(rows)} {args.split} images, {sum(r["n"] for r in rows)} SCOs; real mean '
+              f'cell grey level per image: median {np.median(real):.0f}, range {real.min():.0f}-'
               f'{real.max():.0f}.', '',
               '| model | brightness error, per image (mean) | per image (median) | per cell | '
               'texture error | r (synthetic vs real brightness) | synthetic cell grey, '
@@ -517,8 +517,8 @@ def brightness_section(rows, args, models, command):
                      + ' | '.join(f"{r[m]['mean']:.0f} ({r[m]['std']:.0f})" for m in labels)
                      + ' |')
     lines += ['', f'Contact sheet: `{Path(args.out_png).name}` (rows: real image, then each '
-              'model; columns: test images from dim to bright cells). Reading: docs/saaa.md, '
-              '"Appearance conditioning (beyond the paper)".']
+              f'model; columns: {args.split} images from dim to bright cells). Reading: '
+              'docs/saaa.md, "Appearance conditioning (beyond the paper)".']
     return lines
 
 
@@ -586,7 +586,8 @@ def main(argv=None):
         write_colour_sheet(args.out_png, rows, models, args.per_type)
         lines = colour_section(rows, args, models, command)
     else:
-        write_brightness_sheet(args.out_png, rows, models, int(round(1.5 * args.per_type)))
+        write_brightness_sheet(args.out_png, rows, models, int(round(1.5 * args.per_type)),
+                               args.split)
         lines = brightness_section(rows, args, models, command)
     replace_section(args.out_md, args.metric, lines)
     print('\n'.join(lines))

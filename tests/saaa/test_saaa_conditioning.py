@@ -489,3 +489,5 @@ def test_conditioning_bench_keeps_the_other_metrics_section(tmp_path):
     assert bench.parse_models(['a=x.pth', 'b=y.pth']) == {'a': Path('x.pth'), 'b': Path('y.pth')}
     with pytest.raises(SystemExit):
         bench.parse_models(['a=x.pth'])
+    assert bench.parse_models(['a=x.pth'], texture=True) == \
+        {'a': Path('x.pth'), 'a+texture': Path('x.pth')}
