@@ -107,8 +107,10 @@ class CellTexture:
     @classmethod
     def from_dict(cls, values):
         missing = {'offsets', 'slopes'} - set(values)
-        if missing:
-            raise ValueError(f'CellTexture: missing {sorted(missing)} in {values!r}')
+        unknown = set(values) - {'offsets', 'slopes', 'n_cells'}
+        if missing or unknown:
+            raise ValueError(f'CellTexture: missing {sorted(missing)}, unknown '
+                             f'{sorted(unknown)} in {values!r}')
         return cls(**values)
 
     def to_dict(self):

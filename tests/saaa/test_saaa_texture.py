@@ -54,8 +54,10 @@ def test_resolve_texture_options(fluo_subset_bank):
     assert resolve_texture(fitted, fluo_subset_bank) is fitted
     with pytest.raises(ValueError, match="texture must be None, 'real'"):
         resolve_texture('noise', fluo_subset_bank)
-    with pytest.raises(ValueError, match='missing'):
-        resolve_texture(dict(slope=1.0), fluo_subset_bank)
+    with pytest.raises(ValueError, match=r"missing \['offsets'\]"):
+        resolve_texture(dict(slopes=[1.0]), fluo_subset_bank)
+    with pytest.raises(ValueError, match=r"unknown \['slope'\]"):
+        resolve_texture(dict(offsets=[0.0], slopes=[1.0], slope=1.0), fluo_subset_bank)
     with pytest.raises(ValueError, match='at least 2 real cells'):
         CellTexture.fit([])
 
