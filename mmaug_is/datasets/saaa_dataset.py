@@ -41,9 +41,10 @@ class SAAADataset(SyntheticCocoDataset):
             naming the file, e.g. a half-downloaded or git-lfs pointer file).
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
-            max_cells, spacing, sigma, n_candidates, mask_bank, texture, ...).
+            max_cells, spacing, sigma, n_candidates, mask_bank, texture, tone, ...).
             ``mask_bank_dir`` defaults to ``cache_root/saaa_mask_banks``; ``texture='real'``
-            fits the grain of the source's real SCOs (``saaa.texture.resolve_texture``).
+            fits the grain of the source's real SCOs (``saaa.texture.resolve_texture``),
+            ``tone='real'`` the contrasts of its real cells (``saaa.tone.resolve_tone``).
         assets: ``RealAssets.build`` options (background method etc.).
         category: name of the source category every generated cell gets; ``None``: the
             source must declare exactly one. SAAA makes cells of one class (the mask
@@ -86,6 +87,7 @@ class SAAADataset(SyntheticCocoDataset):
     def build_generator(self):
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
         from ..saaa.texture import resolve_texture
+        from ..saaa.tone import resolve_tone
 
         # cell_stats: what an 'image_style' Pix2Pix paints with on each background (they
         # depend on the source's content alone, which the cache key holds).
@@ -95,6 +97,7 @@ class SAAADataset(SyntheticCocoDataset):
         options = dict(self.generator_options)
         options.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
         options['texture'] = resolve_texture(options.get('texture'), assets.bank)
+        options['tone'] = resolve_tone(options.get('tone'), assets)
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
             assets.backgrounds, category_id=self.category['id'],

@@ -38,6 +38,7 @@ from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_gen
 from .pix2pix import Pix2PixConfig, UNetGenerator
 from .release import verify_checkpoint
 from .texture import CellTexture
+from .tone import CellTone, background_level
 from .train_loop import load_checkpoint
 from .trainers import MASK_KIND, PIX2PIX_KIND
 
@@ -304,11 +305,16 @@ class SAAAGenerator(SampleGenerator):
         texture: None (the paper) or a ``texture.CellTexture`` (or its dict): every painted
             cell gets the grain real cells of its brightness have (beyond the paper;
             ``texture.resolve_texture`` fits one on the real SCOs).
+        tone: None (the paper) or a ``tone.CellTone`` (or its dict): every painted cell
+            gets the contrast to its background of a real cell of the background's image,
+            drawn at random (beyond the paper; ``tone.resolve_tone`` fits one on the real
+            cells). Applied before ``texture``.
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
                  max_cells=None, spacing=2, sigma=1.0, n_candidates=50, edge=BLUR,
-                 category_id=1, gt_mask='generated', cell_stats=None, texture=None):
+                 category_id=1, gt_mask='generated', cell_stats=None, texture=None,
+                 tone=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -335,6 +341,12 @@ class SAAAGenerator(SampleGenerator):
             raise ValueError('SAAAGenerator: texture must be None, a CellTexture or its dict, '
                              f'got {texture!r} (texture.resolve_texture fits one on real SCOs)')
         self.texture = texture
+        if isinstance(tone, dict):
+            tone = CellTone.from_dict(tone)
+        if tone is not None and not isinstance(tone, CellTone):
+            raise ValueError('SAAAGenerator: tone must be None, a CellTone or its dict, got '
+                             f'{tone!r} (tone.resolve_tone fits one on the real cells)')
+        self.tone = tone
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
@@ -391,17 +403,20 @@ class SAAAGenerator(SampleGenerator):
                     spacing=self.spacing, sigma=self.sigma, n_candidates=self.n_candidates,
                     edge=self.edge, n_backgrounds=len(self.backgrounds),
                     category_id=self.category_id, gt_mask=self.gt_mask,
-                    texture=None if self.texture is None else self.texture.to_dict())
+                    texture=None if self.texture is None else self.texture.to_dict(),
+                    tone=None if self.tone is None else self.tone.to_dict())
 
-    def sample_cells(self, n, rng, max_side=None, style=None, level=None):
+    def sample_cells(self, n, rng, max_side=None, style=None, level=None, contrasts=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops of the
         generated masks).
 
         ``style``: the destination background's style (conditioned Pix2Pix only).
-        ``level``: its median grey level, per channel (``gt_mask='visible'`` only)."""
-        if self.gt_mask == 'visible' and level is None:
-            raise ValueError("SAAAGenerator.sample_cells: gt_mask='visible' needs the "
-                             'background level the cells go on (level=)')
+        ``level``: its median grey level, per channel (``gt_mask='visible'`` and
+        ``contrasts`` need it). ``contrasts``: optional ``(n,)`` contrast each cell gets
+        (``CellTone.apply``; image units)."""
+        if level is None and (self.gt_mask == 'visible' or contrasts is not None):
+            raise ValueError("SAAAGenerator.sample_cells: gt_mask='visible' and contrasts "
+                             'need the background level the cells go on (level=)')
         canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
         masks, images = self.cells.synthesize(canonical, style=style)
         long_sides = self.masks.sizes.sample_long_side(rng, n)
@@ -414,6 +429,8 @@ class SAAAGenerator(SampleGenerator):
             if self.gt_mask == 'visible':
                 mask, image, truth = self._visible_cell(masks[i], images[i], mask, image,
                                                         level, max_side)
+            if contrasts is not None:
+                image = CellTone.apply(image, mask, level, contrasts[i])
             if self.texture is not None:
                 image = self.texture.apply(image, mask, rng)
             objects.append(CellObject(image, truth[None], 'sco', SOURCE,
@@ -457,11 +474,13 @@ class SAAAGenerator(SampleGenerator):
 
     def cells_for(self, background_index, n, rng, max_side):
         """``n`` new cells (``sample_cells``) painted for background ``background_index``: its
-        style (conditioned Pix2Pix) and its median grey level (``gt_mask='visible'``)."""
-        background = self.backgrounds[background_index]
-        level = np.median(background.reshape(-1, *background.shape[2:]), axis=0)
+        style (conditioned Pix2Pix), its median grey level (``gt_mask='visible'``) and its
+        real cells' contrasts (``tone``)."""
+        contrasts = None if self.tone is None else self.tone.draw(background_index, rng, n)
         return self.sample_cells(n, rng, max_side=max_side,
-                                 style=self.background_style(background_index), level=level)
+                                 style=self.background_style(background_index),
+                                 level=background_level(self.backgrounds[background_index]),
+                                 contrasts=contrasts)
 
     def compose_cells(self, background_index, rng):
         """New cells on background ``background_index`` as a ``core.ComposedImage`` (with

@@ -25,7 +25,8 @@ NOISE_SIGMAS = (0.7, )  # px, the smoothing of the white-noise field(s) added, o
 MIN_PIXELS = 9  # eroded-mask pixels a cell needs to count in a fit
 
 
-def _grey(image):
+def grey_mean(image):
+    """``(h, w)`` float32 channel mean of an ``(h, w[, C])`` image, in its own units."""
     image = np.asarray(image, dtype=np.float32)
     return image.mean(axis=2) if image.ndim == 3 else image
 
@@ -37,7 +38,7 @@ def _bands(grey, border=cv2.BORDER_REFLECT_101):
     return [finer - coarser for finer, coarser in zip(levels[:-1], levels[1:])]
 
 
-def _core(mask):
+def mask_core(mask):
     """The mask eroded by 1 px (3x3; outside the array counts as background), or the mask
     itself when that leaves too little."""
     mask = np.asarray(mask, dtype=bool)
@@ -50,8 +51,8 @@ def cell_grain(image, mask):
     """``(mean grey, (n_bands,) grain)`` of one cell: ``image`` ``(h, w[, C])``, ``mask``
     ``(h, w)`` bool; in the image's units (channel mean). Raises ``ValueError`` for an
     empty mask."""
-    grey = _grey(image)
-    core = _core(mask)
+    grey = grey_mean(image)
+    core = mask_core(mask)
     if not core.any():
         raise ValueError('cell_grain: the cell mask is empty')
     return float(grey[core].mean()), np.array([band[core].std() for band in _bands(grey)])

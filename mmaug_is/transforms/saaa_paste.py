@@ -41,9 +41,10 @@ class SAAAPaste(PasteTransform):
         cache_root: where the real-data assets and the mask bank are cached.
         **generator: ``SAAAGenerator.from_checkpoints`` options: ``sampler``, ``steps``,
             ``smooth_sigma``, ``mask_bank``, ``mask_bank_seed``, ``spacing``, ``sigma``,
-            ``n_candidates``, ``edge``, ``gt_mask``, ``texture`` (``mask_bank_dir`` defaults
-            to ``cache_root/saaa_mask_banks``; ``texture='real'`` fits the grain of the
-            source's real SCOs, ``saaa.texture.resolve_texture``).
+            ``n_candidates``, ``edge``, ``gt_mask``, ``texture``, ``tone`` (``mask_bank_dir``
+            defaults to ``cache_root/saaa_mask_banks``; ``texture='real'`` fits the grain of
+            the source's real SCOs, ``saaa.texture.resolve_texture``; ``tone='real'`` the
+            contrasts of its real cells, ``saaa.tone.resolve_tone``).
     """
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, max_cells=25, prob=1.0,
@@ -52,6 +53,7 @@ class SAAAPaste(PasteTransform):
         super().__init__(max_cells, prob)
         from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
         from ..saaa.texture import resolve_texture
+        from ..saaa.tone import resolve_tone
 
         for name in ('count_mode', 'category_id', 'cell_stats'):
             if name in generator:
@@ -75,6 +77,7 @@ class SAAAPaste(PasteTransform):
         generator.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
         self.options = {k: v for k, v in generator.items() if k != 'mask_bank_dir'}
         generator['texture'] = resolve_texture(generator.get('texture'), assets.bank)
+        generator['tone'] = resolve_tone(generator.get('tone'), assets)
         self.generator = SAAAGenerator.from_checkpoints(
             checkpoints['masks'], checkpoints['pix2pix'], assets.stats, assets.backgrounds,
             category_id=self.category['id'], cell_stats=assets.cell_stats, **generator)

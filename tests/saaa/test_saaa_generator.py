@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from mmaug_is.core import ObjectBank
+from mmaug_is.core import ObjectBank, load_coco_instances
 from mmaug_is.saaa.generator import (CellSynthesizer, MaskGenerator, SAAAGenerator,
                                      reframe_masks)
 from mmaug_is.saaa.mask_data import ImageFormat, SizeDistribution
 from mmaug_is.saaa.mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError,
                                      sample_clean_masks)
 from mmaug_is.saaa.texture import CellTexture
+from mmaug_is.saaa.tone import CellTone, background_level
 from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
 from mmaug_is.saaa.train_loop import save_checkpoint
 from mmaug_is.saaa.trainers import MaskDDPMTrainer, Pix2PixTrainer
@@ -225,3 +226,30 @@ def test_generator_with_texture_is_reproducible_and_changes_only_cells(
     assert all(c.image.dtype == np.uint8 for c in cells)
     with pytest.raises(ValueError, match='texture must be None'):
         _generator(sco32, stats, backgrounds, texture='real')
+
+
+def test_generator_with_tone_gives_each_cell_a_drawn_real_contrast(
+        sco32, fluo_stats_and_backgrounds, fluo_subset, fluo_subset_bank):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    sources = [r.file_name for r in load_coco_instances(*fluo_subset)[:len(backgrounds)]]
+    tone = CellTone.fit(fluo_subset_bank, backgrounds, sources)
+    toned = _generator(sco32, stats, backgrounds, max_cells=10, tone=tone.to_dict())
+    assert toned.tone == tone and 'tone' in repr(toned)
+    image, masks = _generated(toned, 3, 0)
+    again, masks_again = _generated(toned, 3, 0)
+    assert np.array_equal(image, again) and np.array_equal(masks, masks_again)
+    plain_image, _ = _generated(_generator(sco32, stats, backgrounds, max_cells=10), 3, 0)
+    assert not np.array_equal(image, plain_image)
+    cells = toned.cells_for(0, 6, sample_rng(3, 1), max_side=60)
+    rng = sample_rng(3, 1)
+    drawn = tone.draw(0, rng, 6)  # cells_for's first draws, then the cells as painted
+    painted = toned.sample_cells(6, rng, max_side=60)
+    level = background_level(backgrounds[0])
+    for cell, plain, contrast in zip(cells, painted, drawn):
+        expected = CellTone.apply(plain.image, plain.masks[0], level, contrast)
+        assert np.array_equal(cell.image, expected)
+    assert any(not np.array_equal(c.image, p.image) for c, p in zip(cells, painted))
+    with pytest.raises(ValueError, match='tone must be None'):
+        _generator(sco32, stats, backgrounds, tone='real')
+    with pytest.raises(ValueError, match='need the background level'):
+        toned.sample_cells(2, sample_rng(0, 0), contrasts=np.ones(2))
