@@ -248,6 +248,17 @@ def _as_stats(bank_or_stats):
                     f'has no per-image counts), got {type(bank_or_stats).__name__}')
 
 
+def _cell_model(value, cls, name, hint):
+    """A ``texture`` / ``tone`` option as given to ``SAAAGenerator``: None, a ``cls`` or its
+    ``to_dict()`` -> None or a ``cls``; anything else raises ``ValueError``."""
+    if isinstance(value, dict):
+        value = cls.from_dict(value)
+    if value is not None and not isinstance(value, cls):
+        raise ValueError(f'SAAAGenerator: {name} must be None, a {cls.__name__} or its dict, '
+                         f'got {value!r} ({hint})')
+    return value
+
+
 def _cell_stats_per_background(cell_stats, backgrounds, cells):
     """``(n_backgrounds, D / 2)`` float32 cell statistics an ``'image_style'`` model paints
     with (``cell_stats`` as given for other models). A background whose real image has no
@@ -335,18 +346,10 @@ class SAAAGenerator(SampleGenerator):
                              f'got {gt_mask!r}')
         self.gt_mask = gt_mask
         self.cell_stats = _cell_stats_per_background(cell_stats, self.backgrounds, cells)
-        if isinstance(texture, dict):
-            texture = CellTexture.from_dict(texture)
-        if texture is not None and not isinstance(texture, CellTexture):
-            raise ValueError('SAAAGenerator: texture must be None, a CellTexture or its dict, '
-                             f'got {texture!r} (texture.resolve_texture fits one on real SCOs)')
-        self.texture = texture
-        if isinstance(tone, dict):
-            tone = CellTone.from_dict(tone)
-        if tone is not None and not isinstance(tone, CellTone):
-            raise ValueError('SAAAGenerator: tone must be None, a CellTone or its dict, got '
-                             f'{tone!r} (tone.resolve_tone fits one on the real cells)')
-        self.tone = tone
+        self.texture = _cell_model(texture, CellTexture, 'texture',
+                                   'texture.resolve_texture fits one on real SCOs')
+        self.tone = _cell_model(tone, CellTone, 'tone',
+                                'tone.resolve_tone fits one on the real cells')
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
