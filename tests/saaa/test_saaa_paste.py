@@ -104,3 +104,27 @@ def test_bad_settings_are_refused(fluo_subset, tmp_path):
         SAAAPaste(source, ckpts[0], tmp_path / 'none.pth', cache_root=str(tmp_path))
     with pytest.raises(ValueError, match='none of the metainfo classes'):
         SAAAPaste(source, *ckpts, classes=('cell', ), cache_root=str(tmp_path))
+
+
+def test_tone_and_texture_from_the_source_s_real_cells(paste, fluo_subset):
+    from mmaug_is.saaa.texture import CellTexture
+    from mmaug_is.saaa.tone import CellTone
+
+    source = dict(ann_file=str(fluo_subset[0]), img_dir=str(fluo_subset[1]))
+    toned = SAAAPaste(source, MODELS / 'mask_ddpm.pth', MODELS / 'pix2pix.pth', max_cells=8,
+                      cache_root=str(paste.cache_root), tone='real', texture='real',
+                      **FAST_OPTIONS)
+    assets, _ = RealAssets.cached(*fluo_subset, paste.cache_root, progress=False)
+    assert toned.generator.tone == CellTone.fit(assets.bank, assets.backgrounds,
+                                                assets.background_sources)
+    assert toned.generator.texture == CellTexture.fit(assets.bank.scos)
+    assert "tone='real'" in repr(toned)
+    runs = []
+    for transform in (paste, toned):
+        np.random.seed(3)
+        runs.append(transform(_loaded(*fluo_subset, 2)))
+    n_real = len(_loaded(*fluo_subset, 2)['gt_bboxes'])
+    assert len(runs[1]['gt_bboxes']) > n_real
+    assert not np.array_equal(runs[0]['img'], runs[1]['img'])
+    np.random.seed(3)
+    np.testing.assert_array_equal(toned(_loaded(*fluo_subset, 2))['img'], runs[1]['img'])

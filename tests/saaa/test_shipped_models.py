@@ -34,9 +34,9 @@ def test_release_is_complete_small_and_trained_on_train(name, request):
         assert model['iterations'] > 0 and model['commands']
 
 
-@pytest.mark.parametrize('name, texture', [(name, None) for name in DATASETS] +
-                         [('dsb2018_fluo', 'real')])
-def test_fast_saaa_config_builds_a_cache_from_the_shipped_models(name, texture, tmp_path):
+@pytest.mark.parametrize('name, options', [(name, {}) for name in DATASETS] +
+                         [('dsb2018_fluo', dict(texture='real', tone='real'))])
+def test_fast_saaa_config_builds_a_cache_from_the_shipped_models(name, options, tmp_path):
     from mmdet.registry import DATASETS as MMDET_DATASETS
 
     cfg = Config.fromfile(str(FAST / f'faster_rcnn_r18_{name.split("_")[1]}_saaa.py'))
@@ -45,8 +45,7 @@ def test_fast_saaa_config_builds_a_cache_from_the_shipped_models(name, texture, 
     assert {k: Path(v).resolve() for k, v in load_release(MODELS / name).items()} == \
         {k: Path(synthetic[k]).resolve() for k in ('mask_checkpoint', 'pix2pix_checkpoint')}
     synthetic.update(num_samples=2, cache_root=str(tmp_path),
-                     generator=dict(synthetic['generator'], mask_bank=64,
-                                    **({} if texture is None else dict(texture=texture))))
+                     generator=dict(synthetic['generator'], mask_bank=64, **options))
     dataset = MMDET_DATASETS.build(synthetic)
     assert len(dataset) == 2
     (cache, ) = tmp_path.glob('saaa-*')

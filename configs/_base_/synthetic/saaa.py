@@ -31,6 +31,8 @@ saaa_dataset = dict(
     # fast protocol on dsb2018_fluo (benchmarks/results/fast_protocol.md, "Box bias").
     # texture='real' (beyond the paper): each painted cell gets the fine grain real cells of
     # its brightness have, fitted on the source's SCOs (docs/saaa.md, "Cell texture").
+    # tone='real' (beyond the paper): each painted cell gets the contrast of a real cell of
+    # its background's image (docs/saaa.md, "Cell tone"). Both off: not better on val.
     generator=dict(sampler='ddim', steps=25, count_mode='distribution', spacing=2, sigma=1.0,
                    mask_bank=2048, mask_bank_seed=0, smooth_sigma=3.0, edge='inside',
                    gt_mask='visible'))
