@@ -418,8 +418,8 @@ class SAAAGenerator(SampleGenerator):
         ``contrasts`` need it). ``contrasts``: optional ``(n,)`` contrast each cell gets
         (``CellTone.apply``; image units)."""
         if level is None and (self.gt_mask == 'visible' or contrasts is not None):
-            raise ValueError("SAAAGenerator.sample_cells: gt_mask='visible' and contrasts "
-                             'need the background level the cells go on (level=)')
+            raise ValueError('SAAAGenerator.sample_cells needs the background level the '
+                             "cells go on (level=) for gt_mask='visible' and for contrasts")
         canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
         masks, images = self.cells.synthesize(canonical, style=style)
         long_sides = self.masks.sizes.sample_long_side(rng, n)

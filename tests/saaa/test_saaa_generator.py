@@ -251,5 +251,5 @@ def test_generator_with_tone_gives_each_cell_a_drawn_real_contrast(
     assert any(not np.array_equal(c.image, p.image) for c, p in zip(cells, painted))
     with pytest.raises(ValueError, match='tone must be None'):
         _generator(sco32, stats, backgrounds, tone='real')
-    with pytest.raises(ValueError, match='need the background level'):
+    with pytest.raises(ValueError, match='needs the background level'):
         toned.sample_cells(2, sample_rng(0, 0), contrasts=np.ones(2))
