@@ -41,10 +41,11 @@ class SAAADataset(SyntheticCocoDataset):
             naming the file, e.g. a half-downloaded or git-lfs pointer file).
         num_samples, seed, mode, cache_root: see ``SyntheticCocoDataset``.
         generator: ``SAAAGenerator.from_checkpoints`` options (sampler, steps, count_mode,
-            max_cells, spacing, sigma, n_candidates, mask_bank, texture, tone, ...).
+            max_cells, spacing, sigma, n_candidates, mask_bank, texture, tone, size, ...).
             ``mask_bank_dir`` defaults to ``cache_root/saaa_mask_banks``; ``texture='real'``
             fits the grain of the source's real SCOs (``saaa.texture.resolve_texture``),
-            ``tone='real'`` the contrasts of its real cells (``saaa.tone.resolve_tone``).
+            ``tone='real'`` the contrasts of its real cells (``saaa.tone.resolve_tone``),
+            ``size='real'`` their sizes (``saaa.size.resolve_size``).
         assets: ``RealAssets.build`` options (background method etc.).
         category: name of the source category every generated cell gets; ``None``: the
             source must declare exactly one. SAAA makes cells of one class (the mask
@@ -85,19 +86,15 @@ class SAAADataset(SyntheticCocoDataset):
                                                           **options))
 
     def build_generator(self):
-        from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
-        from ..saaa.texture import resolve_texture
-        from ..saaa.tone import resolve_tone
+        from ..saaa.generator import SAAAGenerator, resolve_cell_models  # torch, diffusers
 
         # cell_stats: what an 'image_style' Pix2Pix paints with on each background (they
         # depend on the source's content alone, which the cache key holds).
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       self.cache_root, with_cell_stats=True,
                                       **self.asset_options)
-        options = dict(self.generator_options)
+        options = resolve_cell_models(self.generator_options, assets)
         options.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
-        options['texture'] = resolve_texture(options.get('texture'), assets.bank)
-        options['tone'] = resolve_tone(options.get('tone'), assets)
         return SAAAGenerator.from_checkpoints(
             self.checkpoints['masks'], self.checkpoints['pix2pix'], assets.stats,
             assets.backgrounds, category_id=self.category['id'],

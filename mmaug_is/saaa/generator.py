@@ -37,8 +37,9 @@ from .mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, SAMPLERS, mask_gen
                         sample_clean_masks)
 from .pix2pix import Pix2PixConfig, UNetGenerator
 from .release import verify_checkpoint
-from .texture import CellTexture
-from .tone import CellTone, background_level
+from .size import CellSize, resolve_size
+from .texture import CellTexture, resolve_texture
+from .tone import CellTone, background_level, resolve_tone
 from .train_loop import load_checkpoint
 from .trainers import MASK_KIND, PIX2PIX_KIND
 
@@ -249,7 +250,7 @@ def _as_stats(bank_or_stats):
 
 
 def _cell_model(value, cls, name, hint):
-    """A ``texture`` / ``tone`` option as given to ``SAAAGenerator``: None, a ``cls`` or its
+    """A ``texture`` / ``tone`` / ``size`` option as given to ``SAAAGenerator``: None, a ``cls`` or its
     ``to_dict()`` -> None or a ``cls``; anything else raises ``ValueError``."""
     if isinstance(value, dict):
         value = cls.from_dict(value)
@@ -257,6 +258,17 @@ def _cell_model(value, cls, name, hint):
         raise ValueError(f'SAAAGenerator: {name} must be None, a {cls.__name__} or its dict, '
                          f'got {value!r} ({hint})')
     return value
+
+
+def resolve_cell_models(options, assets):
+    """``SAAAGenerator`` keyword ``options`` with their ``texture``, ``tone`` and ``size``
+    specs (``'real'``, dicts; ``resolve_texture`` / ``resolve_tone`` / ``resolve_size``)
+    fitted on ``RealAssets`` ``assets``. Returns a new dict."""
+    options = dict(options)
+    options['texture'] = resolve_texture(options.get('texture'), assets.bank)
+    options['tone'] = resolve_tone(options.get('tone'), assets)
+    options['size'] = resolve_size(options.get('size'), assets)
+    return options
 
 
 def _cell_stats_per_background(cell_stats, backgrounds, cells):
@@ -320,12 +332,16 @@ class SAAAGenerator(SampleGenerator):
             gets the contrast to its background of a real cell of the background's image,
             drawn at random (beyond the paper; ``tone.resolve_tone`` fits one on the real
             cells). Applied before ``texture``.
+        size: None (the paper: every cell's size drawn from all real SCOs) or a
+            ``size.CellSize`` (or its dict): every cell gets the size of a real cell of the
+            background's image, drawn at random (beyond the paper; ``size.resolve_size``
+            fits one on the real cells).
     """
 
     def __init__(self, masks, cells, stats, backgrounds, count_mode='distribution',
                  max_cells=None, spacing=2, sigma=1.0, n_candidates=50, edge=BLUR,
                  category_id=1, gt_mask='generated', cell_stats=None, texture=None,
-                 tone=None):
+                 tone=None, size=None):
         self.masks, self.cells, self.stats = masks, cells, stats
         self.backgrounds = [np.asarray(b) for b in backgrounds]
         if not self.backgrounds:
@@ -350,6 +366,8 @@ class SAAAGenerator(SampleGenerator):
                                    'texture.resolve_texture fits one on real SCOs')
         self.tone = _cell_model(tone, CellTone, 'tone',
                                 'tone.resolve_tone fits one on the real cells')
+        self.size = _cell_model(size, CellSize, 'size',
+                                'size.resolve_size fits one on the real cells')
         self._styles = {}  # background index -> style vector (conditioned Pix2Pix)
 
     @classmethod
@@ -407,22 +425,26 @@ class SAAAGenerator(SampleGenerator):
                     edge=self.edge, n_backgrounds=len(self.backgrounds),
                     category_id=self.category_id, gt_mask=self.gt_mask,
                     texture=None if self.texture is None else self.texture.to_dict(),
-                    tone=None if self.tone is None else self.tone.to_dict())
+                    tone=None if self.tone is None else self.tone.to_dict(),
+                    size=None if self.size is None else self.size.to_dict())
 
-    def sample_cells(self, n, rng, max_side=None, style=None, level=None, contrasts=None):
+    def sample_cells(self, n, rng, max_side=None, style=None, level=None, contrasts=None,
+                     long_sides=None):
         """``n`` synthetic SCOs as ``CellObject``s at real scale (tight crops of the
         generated masks).
 
         ``style``: the destination background's style (conditioned Pix2Pix only).
         ``level``: its median grey level, per channel (``gt_mask='visible'`` and
         ``contrasts`` need it). ``contrasts``: optional ``(n,)`` contrast each cell gets
-        (``CellTone.apply``; image units)."""
+        (``CellTone.apply``; image units). ``long_sides``: optional ``(n,)`` longer box side
+        (px) of each cell (default: drawn from all real SCOs, ``SizeDistribution``)."""
         if level is None and (self.gt_mask == 'visible' or contrasts is not None):
             raise ValueError('SAAAGenerator.sample_cells needs the background level the '
                              "cells go on (level=) for gt_mask='visible' and for contrasts")
         canonical = self.masks.sample(n, rng)  # bank draws, or one noise seed per mask
         masks, images = self.cells.synthesize(canonical, style=style)
-        long_sides = self.masks.sizes.sample_long_side(rng, n)
+        if long_sides is None:
+            long_sides = self.masks.sizes.sample_long_side(rng, n)
         if max_side is not None:
             long_sides = np.minimum(long_sides, max_side)
         objects = []
@@ -478,12 +500,13 @@ class SAAAGenerator(SampleGenerator):
     def cells_for(self, background_index, n, rng, max_side):
         """``n`` new cells (``sample_cells``) painted for background ``background_index``: its
         style (conditioned Pix2Pix), its median grey level (``gt_mask='visible'``) and its
-        real cells' contrasts (``tone``)."""
+        real cells' contrasts (``tone``) and sizes (``size``)."""
         contrasts = None if self.tone is None else self.tone.draw(background_index, rng, n)
+        long_sides = None if self.size is None else self.size.draw(background_index, rng, n)
         return self.sample_cells(n, rng, max_side=max_side,
                                  style=self.background_style(background_index),
                                  level=background_level(self.backgrounds[background_index]),
-                                 contrasts=contrasts)
+                                 contrasts=contrasts, long_sides=long_sides)
 
     def compose_cells(self, background_index, rng):
         """New cells on background ``background_index`` as a ``core.ComposedImage`` (with

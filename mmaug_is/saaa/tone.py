@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .per_background import checked_per_background, collect_per_background, draw_per_background
 from .texture import grey_mean, mask_core
 
 GAIN_LIMITS = (0.25, 4.0)  # a cell's brightness is scaled by at most these factors
 MIN_CONTRAST = 0.005  # of the dtype's range: a painted cell fainter than this is left as is
-POOLED = -1  # ``contrasts`` key of the pooled contrasts (backgrounds without real cells)
 
 
 def background_level(background):
@@ -42,11 +42,8 @@ class CellTone:
     contrasts: dict
 
     def __post_init__(self):
-        contrasts = {int(k): tuple(float(c) for c in v) for k, v in self.contrasts.items()}
-        if not contrasts.get(POOLED):
-            raise ValueError('CellTone needs at least one real cell contrast (pooled key '
-                             f'{POOLED})')
-        object.__setattr__(self, 'contrasts', contrasts)
+        object.__setattr__(self, 'contrasts',
+                           checked_per_background(self.contrasts, 'CellTone', 'contrast'))
 
     @classmethod
     def fit(cls, bank, backgrounds, background_sources):
@@ -54,20 +51,11 @@ class CellTone:
         and MCOs) against the median level of the background made from its source image
         (``backgrounds[i]`` from ``background_sources[i]``, e.g. ``RealAssets``). Raises
         ``ValueError`` when no cell comes from one of the backgrounds' images."""
-        index_of = {name: i for i, name in enumerate(background_sources)}
         levels = [background_level(bg) for bg in backgrounds]
-        contrasts = {}
-        for obj in list(bank.scos) + list(bank.mcos):
-            i = index_of.get(obj.source)
-            if i is None:
-                continue
-            contrasts.setdefault(i, []).extend(cell_contrast(obj.image, m, levels[i])
-                                               for m in obj.masks if m.any())
-        if not contrasts:
-            raise ValueError('CellTone.fit: no cell of the bank comes from the images the '
-                             'backgrounds were made from')
-        contrasts[POOLED] = [c for values in contrasts.values() for c in values]
-        return cls(contrasts)
+        return cls(collect_per_background(
+            bank, background_sources, lambda obj, i: [
+                cell_contrast(obj.image, m, levels[i]) for m in obj.masks if m.any()],
+            'CellTone.fit'))
 
     @classmethod
     def from_dict(cls, values):
@@ -81,8 +69,7 @@ class CellTone:
     def draw(self, background_index, rng, n):
         """``(n,)`` real contrasts for cells on background ``background_index`` (its image's
         cells, or the pooled ones), drawn with replacement by ``rng``."""
-        values = self.contrasts.get(int(background_index), self.contrasts[POOLED])
-        return np.asarray(values)[rng.integers(len(values), size=n)]
+        return draw_per_background(self.contrasts, background_index, rng, n)
 
     @staticmethod
     def apply(image, mask, level, contrast):

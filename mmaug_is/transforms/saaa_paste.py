@@ -41,19 +41,18 @@ class SAAAPaste(PasteTransform):
         cache_root: where the real-data assets and the mask bank are cached.
         **generator: ``SAAAGenerator.from_checkpoints`` options: ``sampler``, ``steps``,
             ``smooth_sigma``, ``mask_bank``, ``mask_bank_seed``, ``spacing``, ``sigma``,
-            ``n_candidates``, ``edge``, ``gt_mask``, ``texture``, ``tone`` (``mask_bank_dir``
-            defaults to ``cache_root/saaa_mask_banks``; ``texture='real'`` fits the grain of
-            the source's real SCOs, ``saaa.texture.resolve_texture``; ``tone='real'`` the
-            contrasts of its real cells, ``saaa.tone.resolve_tone``).
+            ``n_candidates``, ``edge``, ``gt_mask``, ``texture``, ``tone``, ``size``
+            (``mask_bank_dir`` defaults to ``cache_root/saaa_mask_banks``; ``texture='real'``
+            fits the grain of the source's real SCOs, ``saaa.texture.resolve_texture``;
+            ``tone='real'`` the contrasts of its real cells, ``saaa.tone.resolve_tone``;
+            ``size='real'`` their sizes, ``saaa.size.resolve_size``).
     """
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, max_cells=25, prob=1.0,
                  category=None, classes=None, color_type='color',
                  cache_root='work_dirs/mmaug_cache', **generator):
         super().__init__(max_cells, prob)
-        from ..saaa.generator import SAAAGenerator  # torch + diffusers: only when needed
-        from ..saaa.texture import resolve_texture
-        from ..saaa.tone import resolve_tone
+        from ..saaa.generator import SAAAGenerator, resolve_cell_models  # torch, diffusers
 
         for name in ('count_mode', 'category_id', 'cell_stats'):
             if name in generator:
@@ -76,8 +75,7 @@ class SAAAPaste(PasteTransform):
                                       cache_root, with_cell_stats=True, progress=False)
         generator.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
         self.options = {k: v for k, v in generator.items() if k != 'mask_bank_dir'}
-        generator['texture'] = resolve_texture(generator.get('texture'), assets.bank)
-        generator['tone'] = resolve_tone(generator.get('tone'), assets)
+        generator = resolve_cell_models(generator, assets)
         self.generator = SAAAGenerator.from_checkpoints(
             checkpoints['masks'], checkpoints['pix2pix'], assets.stats, assets.backgrounds,
             category_id=self.category['id'], cell_stats=assets.cell_stats, **generator)

@@ -1,5 +1,6 @@
 """Fixtures for the SAAA tests: a small real COCO subset of dsb2018_fluo and its SCOs."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -47,3 +48,15 @@ def fluo_stats_and_backgrounds(fluo_subset):
     backgrounds = [remove_cells(read_image(r.path), r.masks, np.random.default_rng(i))
                    for i, r in enumerate(records[:2])]
     return stats, backgrounds
+
+
+@pytest.fixture(scope='session')
+def fluo_assets(fluo_subset, fluo_subset_bank, fluo_stats_and_backgrounds):
+    """What ``resolve_tone`` / ``resolve_size`` read of ``RealAssets``: the bank and two
+    backgrounds with the file names of the real images they were made from."""
+    from mmaug_is.core import load_coco_instances
+
+    records = load_coco_instances(*fluo_subset)
+    backgrounds = fluo_stats_and_backgrounds[1]
+    return SimpleNamespace(bank=fluo_subset_bank, backgrounds=backgrounds,
+                           background_sources=[r.file_name for r in records[:len(backgrounds)]])

@@ -12,6 +12,7 @@ from mmaug_is.saaa.mask_data import ImageFormat, SizeDistribution
 from mmaug_is.saaa.mask_ddpm import (MaskDDPM, MaskDDPMConfig, MaskFilter, MaskSamplingError,
                                      sample_clean_masks)
 from mmaug_is.saaa.texture import CellTexture
+from mmaug_is.saaa.size import CellSize
 from mmaug_is.saaa.tone import CellTone, background_level
 from mmaug_is.saaa.pix2pix import Pix2PixConfig, UNetGenerator
 from mmaug_is.saaa.train_loop import save_checkpoint
@@ -253,3 +254,21 @@ def test_generator_with_tone_gives_each_cell_a_drawn_real_contrast(
         _generator(sco32, stats, backgrounds, tone='real')
     with pytest.raises(ValueError, match='needs the background level'):
         toned.sample_cells(2, sample_rng(0, 0), contrasts=np.ones(2))
+
+
+def test_generator_with_size_gives_each_cell_a_real_size_of_its_background(
+        sco32, fluo_stats_and_backgrounds, fluo_subset, fluo_subset_bank):
+    stats, backgrounds = fluo_stats_and_backgrounds
+    sources = [r.file_name for r in load_coco_instances(*fluo_subset)[:len(backgrounds)]]
+    size = CellSize.fit(fluo_subset_bank, sources)
+    sized = _generator(sco32, stats, backgrounds, max_cells=10, size=size.to_dict())
+    assert sized.size == size and 'sides' in repr(sized)
+    image, masks = _generated(sized, 3, 0)
+    again, masks_again = _generated(sized, 3, 0)
+    assert np.array_equal(image, again) and np.array_equal(masks, masks_again)
+    for index in range(len(backgrounds)):
+        cells = sized.cells_for(index, 6, sample_rng(3, index), max_side=60)
+        drawn = size.draw(index, sample_rng(3, index), 6)  # cells_for's first draw
+        assert [max(c.masks[0].shape) for c in cells] == list(np.minimum(drawn, 60))
+    with pytest.raises(ValueError, match='size must be None'):
+        _generator(sco32, stats, backgrounds, size='real')

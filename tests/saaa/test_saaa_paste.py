@@ -106,19 +106,21 @@ def test_bad_settings_are_refused(fluo_subset, tmp_path):
         SAAAPaste(source, *ckpts, classes=('cell', ), cache_root=str(tmp_path))
 
 
-def test_tone_and_texture_from_the_source_s_real_cells(paste, fluo_subset):
+def test_tone_texture_and_size_from_the_source_s_real_cells(paste, fluo_subset):
+    from mmaug_is.saaa.size import CellSize
     from mmaug_is.saaa.texture import CellTexture
     from mmaug_is.saaa.tone import CellTone
 
     source = dict(ann_file=str(fluo_subset[0]), img_dir=str(fluo_subset[1]))
     toned = SAAAPaste(source, MODELS / 'mask_ddpm.pth', MODELS / 'pix2pix.pth', max_cells=8,
                       cache_root=str(paste.cache_root), tone='real', texture='real',
-                      **FAST_OPTIONS)
+                      size='real', **FAST_OPTIONS)
     assets, _ = RealAssets.cached(*fluo_subset, paste.cache_root, progress=False)
     assert toned.generator.tone == CellTone.fit(assets.bank, assets.backgrounds,
                                                 assets.background_sources)
     assert toned.generator.texture == CellTexture.fit(assets.bank.scos)
-    assert "tone='real'" in repr(toned)
+    assert toned.generator.size == CellSize.fit(assets.bank, assets.background_sources)
+    assert "tone='real'" in repr(toned) and "size='real'" in repr(toned)
     runs = []
     for transform in (paste, toned):
         np.random.seed(3)

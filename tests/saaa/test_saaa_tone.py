@@ -1,25 +1,13 @@
 """Real-cell contrast for Pix2Pix cells (``saaa.tone``): fit on real cells, apply, options
 (the generator's use of it: ``test_saaa_generator.py``)."""
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mmaug_is.saaa.tone import (GAIN_LIMITS, POOLED, CellTone, background_level,
+from mmaug_is.saaa.per_background import POOLED
+from mmaug_is.saaa.tone import (GAIN_LIMITS, CellTone, background_level,
                                 cell_contrast, resolve_tone)
-
-
-@pytest.fixture(scope='module')
-def fluo_assets(fluo_subset, fluo_subset_bank, fluo_stats_and_backgrounds):
-    """What ``resolve_tone`` reads of ``RealAssets``: the bank and two backgrounds with the
-    file names of the real images they were made from."""
-    from mmaug_is.core import load_coco_instances
-
-    records = load_coco_instances(*fluo_subset)
-    backgrounds = fluo_stats_and_backgrounds[1]
-    return SimpleNamespace(bank=fluo_subset_bank, backgrounds=backgrounds,
-                           background_sources=[r.file_name for r in records[:len(backgrounds)]])
 
 
 def _cell(level, peak, dtype=np.uint8, channels=1, size=40):

@@ -35,7 +35,7 @@ def test_release_is_complete_small_and_trained_on_train(name, request):
 
 
 @pytest.mark.parametrize('name, options', [(name, {}) for name in DATASETS] +
-                         [('dsb2018_fluo', dict(texture='real', tone='real'))])
+                         [('dsb2018_fluo', dict(texture='real', tone='real', size='real'))])
 def test_fast_saaa_config_builds_a_cache_from_the_shipped_models(name, options, tmp_path):
     from mmdet.registry import DATASETS as MMDET_DATASETS
 
