@@ -33,6 +33,8 @@ saaa_dataset = dict(
     # its brightness have, fitted on the source's SCOs (docs/saaa.md, "Cell texture").
     # tone='real' (beyond the paper): each painted cell gets the contrast of a real cell of
     # its background's image (docs/saaa.md, "Cell tone"). Both off: not better on val.
+    # size='real' (beyond the paper): each cell gets the size of a real cell of its
+    # background's image (docs/saaa.md, "Cell size"). Off: worse on val (FID and AP).
     generator=dict(sampler='ddim', steps=25, count_mode='distribution', spacing=2, sigma=1.0,
                    mask_bank=2048, mask_bank_seed=0, smooth_sigma=3.0, edge='inside',
                    gt_mask='visible'))
