@@ -250,8 +250,8 @@ def _as_stats(bank_or_stats):
 
 
 def _cell_model(value, cls, name, hint):
-    """A ``texture`` / ``tone`` / ``size`` option as given to ``SAAAGenerator``: None, a ``cls`` or its
-    ``to_dict()`` -> None or a ``cls``; anything else raises ``ValueError``."""
+    """A ``texture`` / ``tone`` / ``size`` option as given to ``SAAAGenerator``: None, a
+    ``cls`` or its ``to_dict()`` -> None or a ``cls``; anything else raises ``ValueError``."""
     if isinstance(value, dict):
         value = cls.from_dict(value)
     if value is not None and not isinstance(value, cls):
