@@ -1,5 +1,6 @@
 """End to end: tools/train.py trains, resumes and checkpoints; tools/test.py evaluates it;
-an instance-segmentation config trains and is evaluated on boxes and masks."""
+an instance-segmentation config trains and is evaluated on boxes and masks; a diverging
+run stops with an error."""
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CFG = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample.py'
 MASK_CFG = REPO_ROOT / 'configs' / 'fast' / 'mask_rcnn_r18_fluo.py'
+FAST_CFG = REPO_ROOT / 'configs' / 'fast' / 'faster_rcnn_r18_fluo.py'
 SAMPLE_ROOT = REPO_ROOT / 'data' / 'sample_fluo'
 ON_SAMPLE = [f'{loader}.dataset.data_root={SAMPLE_ROOT}/'
              for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
@@ -101,3 +103,15 @@ def test_mask_config_trains_and_evaluates_masks(tmp_path):
     masks = json.loads((test_dir / 'predictions.segm.json').read_text())
     assert masks and {'segmentation', 'score', 'image_id'} <= set(masks[0])
     assert len(list(test_dir.glob('*/vis/*.png'))) == 4  # the sample's test images
+
+
+def test_diverging_training_stops_with_an_error(tmp_path):
+    """The CPU/fast configs check the loss every iteration: a learning rate of 1e6 blows the
+    loss up within a few iterations, and training stops there (exit code != 0, the log
+    says why) instead of running on to a final checkpoint that would be tested."""
+    result = run_tool('tools/train.py', FAST_CFG, '--work-dir', tmp_path, '--cfg-options',
+                      *ON_SAMPLE, 'train_cfg.max_iters=6', 'default_hooks.logger.interval=1',
+                      'optim_wrapper.optimizer.lr=1000000.0')
+    assert result.returncode != 0
+    assert 'loss become infinite or NaN' in result.stdout + result.stderr
+    assert not (tmp_path / 'iter_6.pth').exists()

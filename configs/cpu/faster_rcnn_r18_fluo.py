@@ -33,3 +33,6 @@ test_dataloader = dict(num_workers=1, dataset=dict(pipeline=cpu_test_pipeline))
 # from scratch with batch 4: the rate is set directly, not scaled from mmdet's 16 images
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 auto_scale_lr = dict(enable=False)
+# a diverged run (NaN or infinite loss) stops with an error at once, instead of training on
+# and being tested as if it had finished; tools/benchmark.py then lists it as failed
+custom_hooks = [dict(type='CheckInvalidLossHook', interval=1)]
