@@ -16,8 +16,8 @@ from .objects import CellObject, ObjectBank, extract_objects, group_instances, m
 from .ops import (GEOMETRY_MODES, N_LEVELS, OPS, Op, auto_contrast, background_fill,
                   brightness, color, contrast, crop_bilinear, cutout, equalize, flip_lr, flip_ud,
                   gamma, gaussian_blur, gaussian_noise, get_op, identity, invert, posterize,
-                  register_op, resize, rotate, sharpness, shear_x, shear_y, smooth, solarize,
-                  translate_x, translate_y)
+                  register_op, rescale, resize, rotate, sharpness, shear_x, shear_y, smooth,
+                  solarize, translate_x, translate_y)
 from .placement import Occupancy, find_position
 from .policy import Policy, SubPolicy, load_policies, save_policies
 from .stats import DatasetStats
@@ -32,7 +32,7 @@ __all__ = [
     'find_position', 'flip_lr', 'flip_ud', 'gamma', 'gaussian_blur', 'gaussian_noise',
     'get_op', 'group_instances', 'identity', 'invert', 'load_coco_instances',
     'load_policies', 'masks_to_boxes', 'merge_boxes', 'posterize', 'rank_by_style',
-    'read_image', 'register_op', 'remove_cells', 'resize', 'rotate', 'save_policies',
+    'read_image', 'register_op', 'remove_cells', 'rescale', 'resize', 'rotate', 'save_policies',
     'sharpness', 'shear_x', 'shear_y', 'smooth', 'solarize', 'style_bank',
     'style_descriptor', 'style_neighbours', 'translate_x', 'translate_y', 'write_image',
 ]

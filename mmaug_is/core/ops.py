@@ -464,6 +464,17 @@ def resize(image, masks, scale, geometry):
     return _resize_pair(image, masks, width, height, geometry)
 
 
+def rescale(image, masks, scale_x, scale_y, geometry='legacy'):
+    """Scale the width by ``scale_x`` and the height by ``scale_y`` (> 0; sides rounded, at
+    least 1 px), interpolated as ``resize``. Returns ``(image, masks)``."""
+    _require(scale_x > 0 and scale_y > 0, 'rescale', 'scales must be > 0', (scale_x, scale_y))
+    h, w = image.shape[:2]
+    width, height = max(1, int(round(w * scale_x))), max(1, int(round(h * scale_y)))
+    if (width, height) == (w, h):
+        return image.copy(), masks.copy()
+    return _resize_pair(image, masks, width, height, geometry)
+
+
 def _crop_window(length, keep_lo, keep_hi, window, u):
     """Start of a window of ``window`` px in ``[0, length)`` that contains [keep_lo, keep_hi)."""
     window = max(window, keep_hi - keep_lo)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import (EDGES, GEOMETRY_MODES, choose_objects, compose_image, resize, style_bank,
-                    style_descriptor, style_neighbours)
+from ..core import (EDGES, GEOMETRY_MODES, choose_objects, compose_image, rescale, resize,
+                    style_bank, style_descriptor, style_neighbours)
 from ..core.policy import Policy, read_policy_file
 from ..synth import SampleGenerator, SyntheticSample
 
@@ -149,7 +149,8 @@ def as_policies(policies):
     return [p if isinstance(p, Policy) else Policy.from_dict(p) for p in policies]
 
 
-def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, occupied=None):
+def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, occupied=None,
+                scale=(1.0, 1.0)):
     """IAAA's paste: choose objects, augment each by one random policy, paste them.
 
     Args:
@@ -160,9 +161,15 @@ def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, oc
             (``[]``: cells as they are). settings: ``IAAASettings`` (n_candidates, sigma,
             spacing, edge, geometry, border_margin, scale_jitter, occlusion). rng:
             ``np.random.Generator``. occupied: ``(H, W)`` bool or None.
+        scale: ``(sx, sy)`` every object is resized by first (the canvas's scale against
+            the bank's images, e.g. after a resize in an mmdet pipeline).
     Returns the ``core.ComposedImage`` (``category_ids``: each cell's real category).
     """
+    rescaled = tuple(scale) != (1.0, 1.0)
+
     def augment(image, masks, object_rng):
+        if rescaled:
+            image, masks = rescale(image, masks, *scale, geometry=settings.geometry)
         if policies:
             policy = policies[object_rng.integers(len(policies))]
             image, masks = policy.apply(image, masks, object_rng, geometry=settings.geometry)
@@ -172,7 +179,7 @@ def paste_cells(canvas, bank, n_cells, sco_fraction, policies, settings, rng, oc
         return image, masks
 
     objects = choose_objects(bank, n_cells, sco_fraction, rng)
-    transform = augment if policies or settings.jitters_scale else None
+    transform = augment if policies or settings.jitters_scale or rescaled else None
     return compose_image(canvas, objects, rng, transform=transform,
                          n_candidates=settings.n_candidates, sigma=settings.sigma,
                          spacing=settings.spacing, occupied=occupied, edge=settings.edge,

@@ -17,14 +17,18 @@ from ..core import ObjectBank, rank_by_style, style_bank
 from ..core.categories import category_labels, read_categories
 from ..datasets.synthetic_coco import real_source
 from ..iaaa.generator import IAAASettings, as_policies, paste_cells
-from ..synth import RealAssets, as_loaded_image
-from .paste_base import PasteTransform, loaded_style
+from ..synth import RealAssets
+from .paste_base import PasteTransform, loaded_style, warn_color_type
+from .pipeline_inputs import object_in_layout
+
+# The settings chosen on val with the fast protocol (benchmarks/results/fast_protocol.md)
+RECOMMENDED_PASTE = dict(edge='inside', style_neighbours=5)
 
 
-def _bank_as_loaded(bank, color_type):
-    """The bank's objects with crops converted like ``LoadImageFromFile`` images."""
+def _bank_in_layout(bank, layout):
+    """The bank's objects with crops converted to a pipeline image's ``layout``."""
     def convert(obj):
-        return dataclasses.replace(obj, image=as_loaded_image(obj.image, color_type))
+        return dataclasses.replace(obj, image=object_in_layout(obj.image, layout))
     return ObjectBank([convert(o) for o in bank.scos], [convert(o) for o in bank.mcos])
 
 
@@ -48,8 +52,10 @@ class IAAAPaste(PasteTransform):
     (keys: ``paste_base.PasteTransform``).
 
     Args:
-        source: ``dict(ann_file=..., img_dir=...)``: the real set the cells come from.
-        policies: ``policies.json`` path or list of policy dicts (``[]``: no augmentation).
+        source: ``dict(ann_file=..., img_dir=...)``: the real set the cells come from (the
+            training set of the pipeline, or another set at the same pixel scale).
+        policies: ``policies.json`` path or list of policy dicts (default ``()``: cells as
+            they are; on both dev sets the searched policies scored below none on val).
         max_cells, prob: cells per image drawn from ``[1, max_cells]``; probability of
             pasting anything (``PasteTransform``).
         classes: ``metainfo['classes']`` of the dataset whose pipeline this is; ``None``:
@@ -59,27 +65,29 @@ class IAAAPaste(PasteTransform):
             named are not pasted.
         label: deprecated (pasted cells get their own category's label): accepted with a
             warning only where it equals that label for every cell.
-        color_type: the ``LoadImageFromFile`` color_type of the pipeline.
+        color_type: deprecated, no effect (cells follow the image the pipeline hands in).
         cache_root: where the real-data assets are cached.
         **paste: the ``iaaa.IAAASettings`` of the paste: ``n_candidates``, ``sigma``,
             ``spacing`` (placement tries, feather px, free margin px), ``style_neighbours``
             (``k > 0``: cells only from the ``k`` source images of most similar background
-            style, for mixed stains), ``edge``, ``geometry``, ``border_margin``,
-            ``scale_jitter``, ``occlusion``. The cell-count settings do not apply (``max_cells``
-            does).
+            style; default 5), ``edge`` (default ``'inside'``), ``geometry``,
+            ``border_margin``, ``scale_jitter``, ``occlusion``. The cell-count settings do
+            not apply (``max_cells`` does).
+    The defaults are the settings recommended by the benchmarks (val-chosen).
     """
 
-    def __init__(self, source, policies=(), max_cells=10, prob=0.5, classes=None, label=None,
-                 color_type='color', cache_root='work_dirs/mmaug_cache', **paste):
+    def __init__(self, source, policies=(), max_cells=25, prob=1.0, classes=None, label=None,
+                 color_type=None, cache_root='work_dirs/mmaug_cache', **paste):
         super().__init__(max_cells, prob)
+        warn_color_type('IAAAPaste', color_type)
         self.source = real_source(source, 'IAAAPaste')
         self.policies = as_policies(policies)
         for name in ('count_mode', 'count_scale'):
             if name in paste:
                 raise ValueError(f'IAAAPaste: {name} does not apply to pasting into a real '
                                  'image (max_cells sets how many cells are pasted)')
-        self.settings = IAAASettings(**paste)
-        self.color_type, self.cache_root = color_type, cache_root
+        self.settings = IAAASettings(**{**RECOMMENDED_PASTE, **paste})
+        self.cache_root = cache_root
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       cache_root, progress=False)
         self.sco_fraction = assets.stats.sco_fraction
@@ -88,30 +96,38 @@ class IAAAPaste(PasteTransform):
             else tuple(classes)
         self.cat2label = category_labels(categories, self.classes, 'IAAAPaste')
         _check_legacy_label(label, self.cat2label)
-        labelled = assets.bank.subset(lambda o: all(c in self.cat2label for c in o.category_ids))
-        self.bank = _bank_as_loaded(labelled, color_type)
+        self.bank = assets.bank.subset(
+            lambda o: all(c in self.cat2label for c in o.category_ids))
         self.style_sources = assets.background_sources
-        self.style_descriptors = np.stack([
-            loaded_style(as_loaded_image(bg, color_type)) for bg in assets.backgrounds
-        ]) if self.settings.style_neighbours else None
+        self.backgrounds = assets.backgrounds
+        self._in_layout = {}  # CanvasLayout -> (bank, style descriptors) in that layout
 
-    def _bank_for(self, image, occupied):
-        """The objects that may go into ``image`` (its cells: ``occupied``)."""
+    def _layout_assets(self, layout):
+        """``(bank, style descriptors)`` converted to ``layout`` (made once per layout)."""
+        if layout not in self._in_layout:
+            descriptors = np.stack([loaded_style(object_in_layout(bg, layout))
+                                    for bg in self.backgrounds]) \
+                if self.settings.style_neighbours else None
+            self._in_layout[layout] = (_bank_in_layout(self.bank, layout), descriptors)
+        return self._in_layout[layout]
+
+    def _bank_for(self, target):
+        """The objects that may go into ``target``'s image."""
+        bank, descriptors = self._layout_assets(target.layout)
         if not self.settings.style_neighbours:
-            return self.bank
-        order = rank_by_style(loaded_style(image, ~occupied), self.style_descriptors)
-        return style_bank(self.bank, [self.style_sources[i] for i in order],
+            return bank
+        order = rank_by_style(loaded_style(target.canvas, ~target.occupied), descriptors)
+        return style_bank(bank, [self.style_sources[i] for i in order],
                           self.settings.style_neighbours)
 
-    def paste(self, results, occupied, n_cells, rng):
-        return paste_cells(results['img'], self._bank_for(results['img'], occupied), n_cells,
-                           self.sco_fraction, self.policies, self.settings, rng,
-                           occupied=occupied)
+    def paste(self, target, n_cells, rng):
+        return paste_cells(target.canvas, self._bank_for(target), n_cells, self.sco_fraction,
+                           self.policies, self.settings, rng, occupied=target.occupied,
+                           scale=target.scale)
 
     def __repr__(self):
         paste = ', '.join(f'{k}={v!r}' for k, v in self.settings.to_dict().items()
                           if k not in ('count_mode', 'count_scale'))
         return (f'{type(self).__name__}(source={self.source}, policies={len(self.policies)}, '
                 f'max_cells={self.max_cells}, prob={self.prob}, classes={self.classes}, '
-                f'color_type={self.color_type!r}, {paste})')
-
+                f'{paste})')

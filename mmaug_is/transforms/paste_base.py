@@ -1,20 +1,23 @@
 """What the in-pipeline paste transforms share (``IAAAPaste``, ``SAAAPaste``).
 
 ``PasteTransform`` draws whether and how many cells to paste into the current real image,
-finds its annotated cells, and appends the pasted cells to the annotations; a subclass
-only composes (``paste``). Randomness: one seed per call from numpy's global state, which
-mmengine seeds per worker and epoch, so a training run is reproducible from its seed.
+finds its annotated cells, and appends the pasted cells to the annotations in the types
+the pipeline gave (``pipeline_inputs``); a subclass only composes (``paste``).
+Randomness: one seed per call from numpy's global state, which mmengine seeds per worker
+and epoch, so a training run is reproducible from its seed.
 """
 import numbers
+import warnings
 from abc import abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-from mmdet.structures.bbox import HorizontalBoxes
-from mmdet.structures.mask import BitmapMasks
 
 from ..core import masks_to_boxes, style_descriptor
+from .pipeline_inputs import (CanvasLayout, append_instances, cells_map, check_position,
+                              current_scale, image_canvas, restore_image)
 
 
 def loaded_style(image, where=None):
@@ -25,46 +28,37 @@ def loaded_style(image, where=None):
     return style_descriptor(image, where)
 
 
-def existing_cells(results):
-    """``(H, W)`` bool map of the annotated cells (masks if loaded, else their boxes)."""
-    height, width = results['img'].shape[:2]
-    masks = results.get('gt_masks')
-    if masks is not None and len(masks):
-        return np.asarray(masks.to_ndarray(), dtype=bool).any(axis=0)
-    occupied = np.zeros((height, width), dtype=bool)
-    boxes = results.get('gt_bboxes')
-    if boxes is not None:
-        for x1, y1, x2, y2 in np.asarray(boxes.tensor if hasattr(boxes, 'tensor') else boxes):
-            occupied[int(y1):int(np.ceil(y2)), int(x1):int(np.ceil(x2))] = True
-    return occupied
+def warn_color_type(name, color_type):
+    """``color_type`` (deprecated: the layout follows the image received) warns if given."""
+    if color_type is not None:
+        warnings.warn(f'{name}: color_type is deprecated and has no effect: the pasted '
+                      'cells follow the dtype and channels of the image the pipeline hands '
+                      'it; remove color_type', FutureWarning, stacklevel=3)
 
 
-def add_instances(results, composed, labels):
-    """Put ``composed.image`` into ``results`` and append its cells (boxes from their masks,
-    ``labels``, not ignored; masks when ``gt_masks`` is loaded)."""
-    results['img'] = composed.image
-    new_boxes = masks_to_boxes(composed.masks).astype(np.float32)
-    results['gt_bboxes'] = results['gt_bboxes'].cat(
-        [results['gt_bboxes'], HorizontalBoxes(new_boxes)])
-    results['gt_bboxes_labels'] = np.concatenate(
-        [results['gt_bboxes_labels'],
-         np.asarray(labels, dtype=results['gt_bboxes_labels'].dtype)])
-    results['gt_ignore_flags'] = np.concatenate(
-        [results['gt_ignore_flags'], np.zeros(len(new_boxes), dtype=bool)])
-    if results.get('gt_masks') is not None:
-        height, width = composed.image.shape[:2]
-        old = results['gt_masks'].to_ndarray().astype(np.uint8).reshape(-1, height, width)
-        results['gt_masks'] = BitmapMasks(
-            np.concatenate([old, composed.masks.astype(np.uint8)]), height, width)
+@dataclass(frozen=True)
+class PasteTarget:
+    """The image cells go into: ``canvas`` (uint8/uint16 ``(H, W[, 3])``, BGR), its
+    ``layout``, ``occupied`` ``(H, W)`` bool (annotated cells), ``scale`` ``(sx, sy)`` of the
+    image against its file, ``img_path`` (``''`` when unknown)."""
+    canvas: np.ndarray
+    layout: CanvasLayout
+    occupied: np.ndarray
+    scale: tuple
+    img_path: str
 
 
 class PasteTransform(BaseTransform):
     """Base of the transforms that paste new cells into the current real image.
 
-    Required keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``, ``gt_ignore_flags``.
+    Required keys: ``img`` (uint8, uint16 or float 0..65535; grey or BGR), ``gt_bboxes``
+    (``HorizontalBoxes`` or an ``(N, 4)`` array), ``gt_bboxes_labels``.
+    Optional keys: ``gt_masks`` (``BitmapMasks`` or ``PolygonMasks``), ``gt_ignore_flags``,
+    ``scale_factor`` (a resize before the paste: cells are pasted at that scale too),
+    ``img_path``.
     Modified keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``, ``gt_ignore_flags``,
-    ``gt_masks`` (when present; keep ``with_mask=True`` in ``LoadAnnotations`` so the
-    pasted cells also avoid annotated cells pixel-exactly, not just their boxes).
+    ``gt_masks`` (each extended in the type it holds; masks only when loaded). Pasted cells
+    avoid the union of the annotated cells' masks and boxes.
 
     Args:
         max_cells: cells pasted per image are drawn uniformly from ``[1, max_cells]``.
@@ -89,18 +83,24 @@ class PasteTransform(BaseTransform):
         return int(np.random.randint(0, 2**31 - 1))
 
     @abstractmethod
-    def paste(self, results, occupied, n_cells, rng):
-        """``core.ComposedImage`` of ``n_cells`` new cells on ``results['img']`` (its cells:
-        ``occupied``), drawn from ``rng``."""
+    def paste(self, target, n_cells, rng):
+        """``core.ComposedImage`` of ``n_cells`` new cells on ``target`` (``PasteTarget``),
+        drawn from ``rng``."""
 
     def transform(self, results):
+        name = type(self).__name__
+        check_position(results, name)
         seed = self._draw_seed()
         if seed is None:
             return results
         rng = np.random.default_rng(seed)
-        occupied = existing_cells(results)
+        canvas, layout = image_canvas(results['img'], name)
+        target = PasteTarget(canvas, layout, cells_map(results), current_scale(results),
+                             str(results.get('img_path') or ''))
         n_cells = int(rng.integers(1, self.max_cells + 1))
-        composed = self.paste(results, occupied, n_cells, rng)
+        composed = self.paste(target, n_cells, rng)
         if composed.n_cells:
-            add_instances(results, composed, [self.cat2label[c] for c in composed.category_ids])
+            results['img'] = restore_image(results['img'], canvas, composed.image)
+            append_instances(results, composed.masks, masks_to_boxes(composed.masks),
+                             [self.cat2label[c] for c in composed.category_ids])
         return results

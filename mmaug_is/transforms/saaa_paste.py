@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 from mmdet.registry import TRANSFORMS
 
-from ..core import compose_image, rank_by_style
+from ..core import compose_image, rank_by_style, rescale
 from ..core.categories import category_labels, pick_category, read_categories
 from ..datasets.saaa_dataset import saaa_checkpoints
 from ..datasets.synthetic_coco import real_source
-from ..synth import RealAssets, as_loaded_image
-from .paste_base import PasteTransform, loaded_style
+from ..synth import RealAssets
+from .paste_base import PasteTransform, loaded_style, warn_color_type
+from .pipeline_inputs import object_in_layout
+
 
 @TRANSFORMS.register_module()
 class SAAAPaste(PasteTransform):
@@ -37,7 +39,7 @@ class SAAAPaste(PasteTransform):
             must declare exactly one).
         classes: ``metainfo['classes']`` of the dataset whose pipeline this is (``None``:
             every source category in file order); ``category`` must be one of them.
-        color_type: the ``LoadImageFromFile`` color_type of the pipeline.
+        color_type: deprecated, no effect (cells follow the image the pipeline hands in).
         cache_root: where the real-data assets and the mask bank are cached.
         **generator: ``SAAAGenerator.from_checkpoints`` options: ``sampler``, ``steps``,
             ``smooth_sigma``, ``mask_bank``, ``mask_bank_seed``, ``spacing``, ``sigma``,
@@ -49,9 +51,10 @@ class SAAAPaste(PasteTransform):
     """
 
     def __init__(self, source, mask_checkpoint, pix2pix_checkpoint, max_cells=25, prob=1.0,
-                 category=None, classes=None, color_type='color',
+                 category=None, classes=None, color_type=None,
                  cache_root='work_dirs/mmaug_cache', **generator):
         super().__init__(max_cells, prob)
+        warn_color_type('SAAAPaste', color_type)
         from ..saaa.generator import SAAAGenerator, resolve_cell_models  # torch, diffusers
 
         for name in ('count_mode', 'category_id', 'cell_stats'):
@@ -70,7 +73,7 @@ class SAAAPaste(PasteTransform):
             raise ValueError(f'SAAAPaste: the generated cells\' category '
                              f'{self.category["name"]!r} is not among the classes '
                              f'{self.classes}, so none would be annotated')
-        self.color_type, self.cache_root = color_type, Path(cache_root)
+        self.cache_root = Path(cache_root)
         assets, _ = RealAssets.cached(self.source['ann_file'], self.source['img_dir'],
                                       cache_root, with_cell_stats=True, progress=False)
         generator.setdefault('mask_bank_dir', self.cache_root / 'saaa_mask_banks')
@@ -81,30 +84,41 @@ class SAAAPaste(PasteTransform):
             category_id=self.category['id'], cell_stats=assets.cell_stats, **generator)
         self.background_of = {Path(name).name: i
                               for i, name in enumerate(assets.background_sources)}
-        self.style_descriptors = np.stack([
-            loaded_style(as_loaded_image(bg, color_type)) for bg in assets.backgrounds])
+        self._style_descriptors = {}  # CanvasLayout -> the backgrounds' style descriptors
 
-    def background_index(self, results, occupied):
-        """Index of the source background of ``results``' image: the one made from it, or
+    def background_index(self, target):
+        """Index of the source background of ``target``'s image: the one made from it, or
         (an image outside the source) the one of most similar style outside its cells."""
-        name = Path(results.get('img_path') or '').name
+        name = Path(target.img_path).name
         if name in self.background_of:
             return self.background_of[name]
-        return int(rank_by_style(loaded_style(results['img'], ~occupied),
-                                 self.style_descriptors)[0])
+        layout = target.layout
+        if layout not in self._style_descriptors:
+            self._style_descriptors[layout] = np.stack([
+                loaded_style(object_in_layout(bg, layout))
+                for bg in self.generator.backgrounds])
+        return int(rank_by_style(loaded_style(target.canvas, ~target.occupied),
+                                 self._style_descriptors[layout])[0])
 
-    def paste(self, results, occupied, n_cells, rng):
-        image = results['img']
-        cells = self.generator.cells_for(self.background_index(results, occupied), n_cells,
-                                         rng, max_side=min(image.shape[:2]) - 2)
-        cells = [dataclasses.replace(c, image=as_loaded_image(c.image, self.color_type))
-                 for c in cells]
+    def _in_target(self, cell, target):
+        """``cell`` in ``target``'s layout and at its scale."""
+        image, mask = object_in_layout(cell.image, target.layout), cell.masks
+        if target.scale != (1.0, 1.0):
+            image, mask = rescale(image, mask, *target.scale)
+        return dataclasses.replace(cell, image=image, masks=mask)
+
+    def paste(self, target, n_cells, rng):
+        canvas = target.canvas
+        side = max(target.scale)
+        cells = self.generator.cells_for(self.background_index(target), n_cells, rng,
+                                         max_side=int((min(canvas.shape[:2]) - 2) / side))
+        cells = [self._in_target(c, target) for c in cells]
         gen = self.generator
-        return compose_image(image, cells, rng, n_candidates=gen.n_candidates, sigma=gen.sigma,
-                             spacing=gen.spacing, occupied=occupied, edge=gen.edge)
+        return compose_image(canvas, cells, rng, n_candidates=gen.n_candidates, sigma=gen.sigma,
+                             spacing=gen.spacing, occupied=target.occupied, edge=gen.edge)
 
     def __repr__(self):
         options = ', '.join(f'{k}={v!r}' for k, v in self.options.items())
         return (f'{type(self).__name__}(source={self.source}, max_cells={self.max_cells}, '
                 f'prob={self.prob}, category={self.category["name"]!r}, '
-                f'classes={self.classes}, color_type={self.color_type!r}, {options})')
+                f'classes={self.classes}, {options})')

@@ -12,6 +12,7 @@ _SUBMODULE_OF = {
     'check_data_paths': 'config_checks',
     'start_cpu_process_group': 'cpu_distributed',
     'is_offline_requested': 'offline', 'strip_pretrained_weights': 'offline',
+    'skip_remote_pretrained_when_offline': 'offline',
     'add_runner_args': 'setup_config', 'build_runner': 'setup_config',
     'load_config': 'setup_config', 'parse_runner_args': 'setup_config',
     'prepare_config': 'setup_config',
@@ -31,5 +32,5 @@ def __dir__():
 
 __all__ = ['add_runner_args', 'allow_mmengine_checkpoints', 'build_runner', 'check_data_paths',
            'is_offline_requested', 'load_checkpoint', 'load_config', 'parse_runner_args',
-           'prepare_config', 'save_checkpoint', 'start_cpu_process_group',
-           'strip_pretrained_weights']
+           'prepare_config', 'save_checkpoint', 'skip_remote_pretrained_when_offline',
+           'start_cpu_process_group', 'strip_pretrained_weights']

@@ -60,3 +60,33 @@ def strip_pretrained_weights(cfg):
         cfg['load_from'] = None
         removed.append('load_from')
     return removed
+
+
+def skip_remote_pretrained_when_offline():
+    """Under ``MMAUG_OFFLINE=1``, make mmengine's ``Pretrained`` initialisation skip
+    checkpoints that need a download (the module keeps its random initialisation; a warning
+    names it) and load local files as usual. Runs when the package is imported, so mmdet's
+    own ``tools/train.py`` with ``custom_imports=dict(imports=['mmaug_is'])`` trains
+    offline too. Returns whether the switch was applied."""
+    if not is_offline_requested():
+        return False
+    import logging
+
+    from mmengine.logging import print_log
+    from mmengine.model.weight_init import PretrainedInit
+    from mmengine.registry import WEIGHT_INITIALIZERS
+
+    class OfflinePretrainedInit(PretrainedInit):
+        """``Pretrained`` that skips remote checkpoints (``MMAUG_OFFLINE=1``)."""
+
+        def __call__(self, module):
+            if str(self.checkpoint).startswith(_REMOTE_PREFIXES):
+                print_log(f'MMAUG_OFFLINE=1: not downloading {self.checkpoint}; '
+                          f'{type(module).__name__} starts from random initialisation',
+                          logger='current', level=logging.WARNING)
+                return
+            super().__call__(module)
+
+    WEIGHT_INITIALIZERS.register_module('Pretrained', module=OfflinePretrainedInit,
+                                        force=True)
+    return True

@@ -80,8 +80,8 @@ def test_iaaa_paste_keeps_16_bit(grey16_source, tmp_path):
 
     from mmaug_is.transforms import IAAAPaste
 
-    paste = IAAAPaste(source=grey16_source, policies=POLICIES, max_cells=5, prob=1.0,
-                      color_type='unchanged', cache_root=str(tmp_path))
+    paste = IAAAPaste(source=grey16_source, policies=POLICIES, max_cells=5,
+                      cache_root=str(tmp_path))
     first = sorted(Path(grey16_source['img_dir']).glob('*.png'))[0]
     results = LoadImageFromFile(color_type='unchanged')(dict(img_path=str(first)))
     results.update(gt_bboxes=HorizontalBoxes(np.zeros((0, 4), np.float32)),

@@ -94,7 +94,8 @@ def test_iaaa_paste_keeps_grey_images_grey(brightfield_root, tmp_path):
                   img_dir=str(brightfield_root / 'images'))
     matched = IAAAPaste(source, max_cells=10, prob=1.0, cache_root=str(tmp_path),
                         style_neighbours=8)
-    unmatched = IAAAPaste(source, max_cells=10, prob=1.0, cache_root=str(tmp_path))
+    unmatched = IAAAPaste(source, max_cells=10, prob=1.0, cache_root=str(tmp_path),
+                          style_neighbours=0)
     unmatched_colour = 0
     for seed in range(6):
         np.random.seed(seed)

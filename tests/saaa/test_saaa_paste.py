@@ -12,6 +12,8 @@ from mmdet.structures.mask import BitmapMasks
 
 from mmaug_is.synth import RealAssets
 from mmaug_is.transforms import SAAAPaste
+from mmaug_is.transforms.paste_base import PasteTarget
+from mmaug_is.transforms.pipeline_inputs import image_canvas
 
 MODELS = Path(__file__).resolve().parents[2] / 'configs' / 'saaa' / 'models' / 'dsb2018_fluo'
 # A small mask bank and few DDIM steps keep the first build short; the rest is as shipped.
@@ -78,17 +80,22 @@ def test_same_global_seed_same_bytes(paste, fluo_subset):
     assert not np.array_equal(runs[0]['img'], runs[2]['img'])
 
 
+def _target(results, occupied):
+    canvas, layout = image_canvas(results['img'], 'SAAAPaste')
+    return PasteTarget(canvas, layout, occupied, (1.0, 1.0), results['img_path'])
+
+
 def test_cells_are_painted_for_the_image_s_own_background(paste, fluo_subset, fluo_root):
     assets, _ = RealAssets.cached(*fluo_subset, paste.cache_root, progress=False)
     results = _loaded(*fluo_subset, 3)
     occupied = results['gt_masks'].to_ndarray().any(axis=0)
-    own = paste.background_index(results, occupied)
+    own = paste.background_index(_target(results, occupied))
     made_from_it = assets.background_sources.index(Path(results['img_path']).name)
     np.testing.assert_array_equal(paste.generator.backgrounds[own],
                                   assets.backgrounds[made_from_it])
     # an image outside the source: a source background of similar style (deterministic)
     renamed = dict(results, img_path=str(fluo_root / 'elsewhere' / 'copy.png'))
-    chosen = {paste.background_index(renamed, occupied) for _ in range(2)}
+    chosen = {paste.background_index(_target(renamed, occupied)) for _ in range(2)}
     assert len(chosen) == 1 and 0 <= chosen.pop() < len(assets.backgrounds)
 
 
