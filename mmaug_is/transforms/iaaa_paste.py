@@ -9,6 +9,7 @@ backgrounds look most like the current image outside its cells (``core.style``).
 """
 import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
 from mmdet.registry import TRANSFORMS
@@ -99,8 +100,10 @@ class IAAAPaste(PasteTransform):
         self.bank = assets.bank.subset(
             lambda o: all(c in self.cat2label for c in o.category_ids))
         self.style_sources = assets.background_sources
+        self.background_of = {Path(name).name: i for i, name in enumerate(self.style_sources)}
         self.backgrounds = assets.backgrounds
         self._in_layout = {}  # CanvasLayout -> (bank, style descriptors) in that layout
+        self._neighbour_banks = {}  # (source image index, CanvasLayout) -> its ObjectBank
 
     def _layout_assets(self, layout):
         """``(bank, style descriptors)`` converted to ``layout`` (made once per layout)."""
@@ -111,14 +114,26 @@ class IAAAPaste(PasteTransform):
             self._in_layout[layout] = (_bank_in_layout(self.bank, layout), descriptors)
         return self._in_layout[layout]
 
+    def _neighbours(self, bank, style, descriptors):
+        order = rank_by_style(style, descriptors)
+        return style_bank(bank, [self.style_sources[i] for i in order],
+                          self.settings.style_neighbours)
+
     def _bank_for(self, target):
-        """The objects that may go into ``target``'s image."""
+        """The objects that may go into ``target``'s image: with style matching, those of the
+        source images whose backgrounds look most like it (for a source image: like its own
+        background, ranked once; for another image: like the image outside its cells)."""
         bank, descriptors = self._layout_assets(target.layout)
         if not self.settings.style_neighbours:
             return bank
-        order = rank_by_style(loaded_style(target.canvas, ~target.occupied), descriptors)
-        return style_bank(bank, [self.style_sources[i] for i in order],
-                          self.settings.style_neighbours)
+        own = self.background_of.get(Path(target.img_path).name)
+        if own is None:
+            return self._neighbours(bank, loaded_style(target.canvas, ~target.occupied),
+                                    descriptors)
+        key = (own, target.layout)
+        if key not in self._neighbour_banks:
+            self._neighbour_banks[key] = self._neighbours(bank, descriptors[own], descriptors)
+        return self._neighbour_banks[key]
 
     def paste(self, target, n_cells, rng):
         return paste_cells(target.canvas, self._bank_for(target), n_cells, self.sco_fraction,

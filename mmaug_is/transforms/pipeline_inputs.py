@@ -118,7 +118,8 @@ def cells_map(results):
     occupied = np.zeros((height, width), dtype=bool)
     masks = results.get('gt_masks')
     if masks is not None and len(masks):
-        occupied |= np.asarray(masks.to_ndarray(), dtype=bool).any(axis=0)
+        held = masks.masks if isinstance(masks, BitmapMasks) else masks.to_ndarray()
+        occupied |= held.any(axis=0)
     for x1, y1, x2, y2 in _boxes_array(results['gt_bboxes']):
         occupied[max(int(y1), 0):int(np.ceil(y2)), max(int(x1), 0):int(np.ceil(x2))] = True
     return occupied
@@ -150,9 +151,11 @@ def _append_masks(masks, new_masks, height, width):
     if isinstance(masks, PolygonMasks):
         return PolygonMasks(list(masks.masks) + [_polygons(m) for m in new_masks],
                             height, width)
-    old = masks.to_ndarray().reshape(-1, height, width)
-    dtype = old.dtype if old.size else np.uint8
-    return BitmapMasks(np.concatenate([old, new_masks.astype(dtype)]), height, width)
+    old = masks.masks.reshape(-1, height, width)
+    dtype = old.dtype if len(old) else np.uint8
+    out = BitmapMasks([], height, width)  # filled below: BitmapMasks(array) copies it twice
+    out.masks = np.concatenate([old, new_masks.astype(dtype)])
+    return out
 
 
 def append_instances(results, new_masks, new_boxes, labels):
