@@ -32,6 +32,7 @@ SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'
 SAAA_MODELS = REPO_ROOT / 'configs' / 'saaa' / 'models'
 FAST_VARIANTS = {'iaaa': 'RealPlusSyntheticDataset', 'copypaste': 'RealPlusSyntheticDataset',
                  'copypaste_online': 'MultiImageMixDataset', 'iaaa_paste': 'CocoDataset',
+                 'iaaa_default': 'CocoDataset',
                  'saaa': 'RealPlusSyntheticDataset', 'iaaa_saaa': 'RealPlusSyntheticDataset',
                  'saaa_paste': 'CocoDataset', 'iaaa_saaa_paste': 'CocoDataset'}
 PASTE_STEPS = ('IAAAPaste', 'SAAAPaste', 'RandomChoice')

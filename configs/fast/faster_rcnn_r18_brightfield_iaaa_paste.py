@@ -4,7 +4,7 @@ _base_ = ['./faster_rcnn_r18_brightfield.py', '../_base_/synthetic/iaaa.py']
 
 iaaa_paste_data_root = '{{ fileDirname }}/../../../shared/data/dsb2018_brightfield/'
 # `_base_.iaaa_paste` with the searched policies: the setting `iaaa_paste` of the
-# benchmark tables; the default (no policies) is `iaaa_paste_nopolicy` there.
+# benchmark tables; the default (no policies) is faster_rcnn_r18_*_iaaa_default.py.
 iaaa_paste = dict(
     _base_.iaaa_paste,
     source=dict(ann_file=iaaa_paste_data_root + 'annotations/train.json',

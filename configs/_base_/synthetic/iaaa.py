@@ -19,11 +19,8 @@ iaaa_brightfield_dataset = dict(
     policies='{{ fileDirname }}/../../iaaa/policies/dsb2018_brightfield.json')
 # IAAA cells pasted into the current real image online, the default IAAA of this package:
 # the `IAAAPaste` transform, put right after `LoadAnnotations` in a real training pipeline,
-# with `source` set to that training set (configs/iaaa/*, configs/cpu/*_iaaa_paste.py,
-# configs/fast/*_iaaa_paste.py). These settings were chosen on val with the
-# fast protocol (benchmarks/results/fast_protocol.md): the inside-alpha edge, cells from
-# the 5 real images of most similar background, 1-25 cells per image and **no policies**
-# (on both dev sets the searched policies scored below no policies on val).
-iaaa_paste = dict(
-    type='IAAAPaste', policies=[], max_cells=25, prob=1.0, edge='inside',
-    style_neighbours=5, cache_root=iaaa_dataset['cache_root'])
+# with `source` set to that training set (configs/iaaa/*, configs/fast/*_iaaa_default.py).
+# Its class defaults are the settings chosen on val with the fast protocol
+# (benchmarks/results/fast_protocol.md): the inside-alpha edge, cells from the 5 real
+# images of most similar background, 1-25 cells per image and no policies.
+iaaa_paste = dict(type='IAAAPaste', cache_root=iaaa_dataset['cache_root'])
