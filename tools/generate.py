@@ -39,6 +39,7 @@ from mmaug_is.datasets import synthetic_configs
 from mmaug_is.synth.coco_cache import CONTACT_SHEET_FILE
 from mmaug_is.synth.output_dir import claim_output_dir
 from mmaug_is.utils import prepare_config
+from mmaug_is.utils.cli import at_least
 
 SYNTHETIC_TYPES = ('IAAADataset', 'SAAADataset', 'CopyPasteDataset')
 METHODS = dict(iaaa='IAAADataset', saaa='SAAADataset', copypaste='CopyPasteDataset')
@@ -55,13 +56,13 @@ def parse_args(argv=None):
     parser.add_argument('config', nargs='?', help='a training config with synthetic datasets')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (config form)')
-    parser.add_argument('--workers', type=int, default=1,
+    parser.add_argument('--workers', type=at_least(1), default=1,
                         help='processes making the samples (default 1)')
     data = parser.add_argument_group('data-first form (no config)')
     data.add_argument('--method', choices=sorted(METHODS), help='generator')
     data.add_argument('--ann-file', help='COCO instances json of the real set')
     data.add_argument('--img-dir', help='folder of its images')
-    data.add_argument('--num', type=int, help='number of synthetic images')
+    data.add_argument('--num', type=at_least(1), help='number of synthetic images')
     data.add_argument('--out', help='output folder (created; resumed if it holds this set)')
     data.add_argument('--seed', type=int, default=0, help='stream seed (default 0)')
     data.add_argument('--policies', help='iaaa: policies.json of tools/iaaa_search.py '
@@ -176,12 +177,16 @@ def main(argv=None):
     for dataset_cfg in found:
         dataset = DATASETS.build(dict(dataset_cfg, mode='cache', lazy_init=True))
         folder = None
-        if args.config is None:
-            try:
+        where = '--out' if args.config is None else 'cache_root'
+        try:
+            if args.config is None:
                 folder = claim_output_dir(args.out, identity(args, dataset))
-            except FileExistsError as err:
-                raise SystemExit(f'--out: {err}') from None
-        ann_file = dataset.write_cache(folder, workers=args.workers)
+            ann_file = dataset.write_cache(folder, workers=args.workers)
+        except FileExistsError as err:
+            raise SystemExit(f'--out: {err}') from None
+        except (NotADirectoryError, PermissionError) as err:
+            raise SystemExit(f'{where}: cannot write {err.filename}: {err.strerror} (choose '
+                             f'a folder you can write to)') from None
         print('\n'.join(cache_report(dataset_cfg['type'], ann_file)))
 
 

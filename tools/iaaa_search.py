@@ -28,39 +28,42 @@ from mmaug_is.core.ops import DEFAULT_SEARCH_OPS, OPS
 from mmaug_is.iaaa.pipeline import SearchSettings, run_search
 from mmaug_is.iaaa.scoring import ScoreConfig
 from mmaug_is.iaaa.wae import WAEConfig
+from mmaug_is.utils.cli import at_least
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--ann-file', required=True, help='COCO instances json')
     parser.add_argument('--img-dir', required=True, help='folder of the images')
     parser.add_argument('--work-dir', required=True, help='output / resume folder')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--ops', nargs='+', default=list(DEFAULT_SEARCH_OPS),
                         choices=sorted(OPS), metavar='OP', help='ops to search (n_o)')
-    parser.add_argument('--n-prob', type=int, default=2, help='probabilities per op (n_p)')
-    parser.add_argument('--n-levels', type=int, default=3, help='levels per op (n_m)')
-    parser.add_argument('--l-max', type=int, default=2, help='sub-policies per policy')
-    parser.add_argument('--top-b', type=int, default=10, help='policies written')
+    parser.add_argument('--n-prob', type=at_least(1), default=2, help='probabilities per op (n_p)')
+    parser.add_argument('--n-levels', type=at_least(1), default=3, help='levels per op (n_m)')
+    parser.add_argument('--l-max', type=at_least(1), default=2, help='sub-policies per policy')
+    parser.add_argument('--top-b', type=at_least(1), default=10, help='policies written')
     parser.add_argument('--beam', type=int, default=None,
                         help='keep only this many policies per stage (default: all)')
     parser.add_argument('--kinds', nargs='+', default=['sco', 'mco'], choices=['sco', 'mco'],
                         help='object kinds used for the WAE and the search')
-    parser.add_argument('--n-eval', type=int, default=64,
+    parser.add_argument('--n-eval', type=at_least(1), default=64,
                         help='held-out objects every candidate is applied to')
-    parser.add_argument('--n-ref', type=int, default=200, help='held-out real reference objects')
+    parser.add_argument('--n-ref', type=at_least(1), default=200,
+                        help='held-out real reference objects')
     parser.add_argument('--min-change', type=float, default=ScoreConfig.min_change,
                         help='required change in typical real nearest-neighbour gaps')
     parser.add_argument('--edge-weight', type=float, default=ScoreConfig.edge_weight,
                         help='weight of the score term against softened cell outlines '
                              '(0: the score without it)')
-    parser.add_argument('--crop-size', type=int, default=64)
-    parser.add_argument('--wae-epochs', type=int, default=30)
-    parser.add_argument('--wae-width', type=int, default=WAEConfig.width)
-    parser.add_argument('--z-dim', type=int, default=WAEConfig.z_dim)
-    parser.add_argument('--sheet-objects', type=int, default=12,
+    parser.add_argument('--crop-size', type=at_least(1), default=64)
+    parser.add_argument('--wae-epochs', type=at_least(1), default=30)
+    parser.add_argument('--wae-width', type=at_least(1), default=WAEConfig.width)
+    parser.add_argument('--z-dim', type=at_least(1), default=WAEConfig.z_dim)
+    parser.add_argument('--sheet-objects', type=at_least(1), default=12,
                         help='objects per row of the contact sheet')
-    parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
+    parser.add_argument('--threads', type=at_least(1), default=1, help='torch CPU threads')
     parser.add_argument('--resume', action='store_true',
                         help='continue the WAE training and search found in --work-dir')
     parser.add_argument('--no-progress', action='store_true')

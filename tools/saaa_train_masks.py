@@ -26,29 +26,32 @@ from mmaug_is.saaa.mask_ddpm import MaskDDPMConfig, MaskFilter
 from mmaug_is.saaa.train_loop import TrainingRun, add_common_args, command_line
 from mmaug_is.saaa.trainers import MASK_KIND, MaskDDPMTrainer
 from mmaug_is.synth.contact_sheet import save_sheet
+from mmaug_is.utils.cli import at_least, int_list
 
 CKPT_NAME = 'mask_ddpm.pth'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_common_args(parser, default_size=64, default_batch=32)
-    parser.add_argument('--channels', default='16,16,32,64',
+    parser.add_argument('--channels', type=int_list(1), default=(16, 16, 32, 64),
                         help='UNet block_out_channels, comma separated (one per level; '
                              'each level halves the resolution)')
-    parser.add_argument('--layers-per-block', type=int, default=1)
-    parser.add_argument('--attention-levels', default=None,
+    parser.add_argument('--layers-per-block', type=at_least(1), default=1)
+    parser.add_argument('--attention-levels', type=int_list(0, allow_empty=True), default=None,
                         help='UNet levels with self-attention, comma separated ("" = none; '
                              'default: the last, lowest-resolution level)')
     parser.add_argument('--lr', type=float, default=5e-4)
     parser.add_argument('--ema-decay', type=float, default=0.995)
-    parser.add_argument('--sample-steps', type=int, default=25,
+    parser.add_argument('--sample-steps', type=at_least(1), default=25,
                         help='DDIM steps for the sample sheets')
-    return parser.parse_args(argv)
-
-
-def _ints(text):
-    return tuple(int(v) for v in text.split(',') if v.strip())
+    args = parser.parse_args(argv)
+    levels = len(args.channels)
+    if args.attention_levels and max(args.attention_levels) >= levels:
+        parser.error(f'argument --attention-levels: levels must be in 0..{levels - 1} (one '
+                     f'per --channels entry), got {args.attention_levels}')
+    return args
 
 
 def make_sampler(trainer, work_dir, logger, seed, n=16):
@@ -85,9 +88,9 @@ def main(argv=None):
     if run.state:
         trainer = MaskDDPMTrainer.from_checkpoint(run.state, ds, device=run.device)
     else:
-        channels = _ints(args.channels)
+        channels = args.channels
         attention = ((len(channels) - 1, ) if args.attention_levels is None
-                     else _ints(args.attention_levels))
+                     else args.attention_levels)
         cfg = MaskDDPMConfig(image_size=args.size, block_out_channels=channels,
                              layers_per_block=args.layers_per_block,
                              attention_levels=attention)

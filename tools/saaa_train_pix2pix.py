@@ -46,18 +46,20 @@ from mmaug_is.saaa.pix2pix import CONDITIONS, Pix2PixConfig
 from mmaug_is.saaa.train_loop import TrainingRun, add_common_args, command_line
 from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer
 from mmaug_is.synth.contact_sheet import save_sheet
+from mmaug_is.utils.cli import at_least
 
 CKPT_NAME = 'pix2pix.pth'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_common_args(parser, default_size=32, default_batch=16)
-    parser.add_argument('--ngf', type=int, default=32, help='generator base width')
-    parser.add_argument('--ndf', type=int, default=32, help='discriminator base width')
-    parser.add_argument('--n-down', type=int, default=3,
+    parser.add_argument('--ngf', type=at_least(1), default=32, help='generator base width')
+    parser.add_argument('--ndf', type=at_least(1), default=32, help='discriminator base width')
+    parser.add_argument('--n-down', type=at_least(1), default=3,
                         help='generator down-samplings (bottleneck = size / 2**n_down)')
-    parser.add_argument('--n-layers-d', type=int, default=2,
+    parser.add_argument('--n-layers-d', type=at_least(1), default=2,
                         help='PatchGAN stride-2 layers (2 -> 34 px, 3 -> 70 px field)')
     parser.add_argument('--lr', type=float, default=2e-4)
     parser.add_argument('--lambda-l1', type=float, default=100.0)
@@ -78,7 +80,7 @@ def parse_args(argv=None):
                              "--resume: the checkpoint's)")
     parser.add_argument('--mask-ckpt', help='mask DDPM checkpoint: sample sheets also show '
                                             'cells synthesised from generated masks')
-    parser.add_argument('--extra-masks', type=int, default=0,
+    parser.add_argument('--extra-masks', type=at_least(0), default=0,
                         help='enrich training with this many DDPM masks (needs --mask-ckpt; '
                              'adversarial terms only, paper 4.2)')
     parser.add_argument('--extra-batch', type=int,

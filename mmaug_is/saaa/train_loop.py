@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from mmaug_is.synth.hashing import source_digest
 from mmaug_is.utils.checkpoint_io import load_checkpoint, save_checkpoint
+from mmaug_is.utils.cli import at_least, fraction
 
 
 def configure_threads():
@@ -172,25 +173,25 @@ def add_common_args(parser, default_size, default_batch):
     parser.add_argument('--work-dir', required=True,
                         help='output folder: checkpoint, log, sample sheets')
     length = parser.add_mutually_exclusive_group()
-    length.add_argument('--epochs', type=int, help='passes over the SCOs')
-    length.add_argument('--iters', type=int, help='optimisation steps')
-    parser.add_argument('--batch-size', type=int, default=default_batch)
+    length.add_argument('--epochs', type=at_least(1), help='passes over the SCOs')
+    length.add_argument('--iters', type=at_least(1), help='optimisation steps')
+    parser.add_argument('--batch-size', type=at_least(1), default=default_batch)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='continue from the work dir checkpoint (or from the given path); '
                              'model/optimiser settings come from the checkpoint')
-    parser.add_argument('--size', type=int, default=default_size,
+    parser.add_argument('--size', type=at_least(8), default=default_size,
                         help='canonical crop side S in px')
-    parser.add_argument('--fill', type=float, default=0.75,
+    parser.add_argument('--fill', type=fraction, default=0.75,
                         help='fraction of S taken by the longer side of a cell box')
-    parser.add_argument('--log-interval', type=int, default=25)
-    parser.add_argument('--ckpt-interval', type=int, default=250)
-    parser.add_argument('--sample-interval', type=int, default=500)
+    parser.add_argument('--log-interval', type=at_least(1), default=25)
+    parser.add_argument('--ckpt-interval', type=at_least(1), default=250)
+    parser.add_argument('--sample-interval', type=at_least(1), default=500)
     parser.add_argument('--device', default='cpu',
                         help="where to train: 'cpu' (default), 'cuda', 'cuda:N' or 'mps'; "
                              'checkpoints are written with CPU tensors and resume on any '
                              'device (bit-for-bit only on the device they were started on)')
-    parser.add_argument('--max-minutes', type=float,
+    parser.add_argument('--max-minutes', type=at_least(0.0, float),
                         help='wall-clock limit of this run: past it, checkpoint and stop '
                              '(continue later with --resume)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
