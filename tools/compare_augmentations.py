@@ -12,10 +12,13 @@ tools/benchmark.py (resumable: rerun the same command; progress as it goes). The
 and writes the table (W/report/compare.md, .csv, bars.png), the gains over real-only with
 their bootstrap intervals, and a one-line recommendation (W/report/recommendation.txt).
 `--subset N` trains on N labelled images only (drawn by --subset-seed, nested: the 10 are
-among the 20), to see how many images you need to label. Without --test the table reads
+among the 20); `--subsets 10 20 40 all` runs one comparison per size (W/n10, ..., W/all)
+and draws the label-efficiency curve (W/curve.md, .csv, .png: AP against labelled images,
+and how many images real-only needs to match IAAAPaste). Without --test the table reads
 val: choose with it, but report on a held-out test set.
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -32,7 +35,10 @@ def parse_args(argv=None):
     parser.add_argument('--val', required=True, help='COCO annotations of the validation set')
     parser.add_argument('--test', help='COCO annotations of a held-out test set (default: val)')
     parser.add_argument('--img-dir', required=True, help='folder holding every image')
-    parser.add_argument('--subset', type=int, help='train on this many labelled images only')
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument('--subset', type=int, help='train on this many labelled images only')
+    sizes.add_argument('--subsets', nargs='+', metavar='N|all',
+                       help='a label-efficiency curve over these labelled-set sizes')
     parser.add_argument('--subset-seed', type=int, default=0, help='draws the subset order')
     parser.add_argument('--seeds', type=int, default=3, help='training seeds (0..K-1)')
     parser.add_argument('--iters', type=int, default=300, help='training iterations per run')
@@ -45,12 +51,19 @@ def parse_args(argv=None):
             parser.error(f'{option} must be >= {low}, got {value}')
     if not Path(args.img_dir).is_dir():
         parser.error(f'--img-dir is not a folder: {Path(args.img_dir).resolve()}')
+    if args.subsets:
+        try:
+            args.subsets = [None if s == 'all' else int(s) for s in args.subsets]
+        except ValueError:
+            parser.error(f'argument --subsets: numbers of images or "all", got {args.subsets}')
+        if any(s is not None and s < 1 for s in args.subsets):
+            parser.error(f'argument --subsets: sizes must be >= 1, got {args.subsets}')
     return args
 
 
-def prepare(args):
-    """Write the labelled subset and the setting configs; returns ``(configs, protocol,
-    work_dir, labelled images)``."""
+def prepare(args, subset, work_dir):
+    """Write the labelled subset (``subset`` images, ``None``: all) and the setting configs
+    under ``work_dir``; returns ``(configs, protocol, labelled images)``."""
     from mmaug_is.benchmarking.own_data import (derive_protocol, nested_subset, read_coco,
                                                 setting_configs)
     from mmaug_is.core.io import atomic_open
@@ -58,9 +71,7 @@ def prepare(args):
     for option in ('val', 'test'):
         if getattr(args, option):
             read_coco(getattr(args, option), f'--{option}')
-    suffix = f'_n{args.subset}' if args.subset else ''
-    work_dir = Path(args.work_dir or f'work_dirs/compare/{Path(args.train).stem}{suffix}')
-    labelled = nested_subset(coco, args.subset, args.subset_seed)
+    labelled = nested_subset(coco, subset, args.subset_seed)
     train = work_dir / 'data' / 'train.json'
     with atomic_open(train, 'w', encoding='utf-8') as handle:
         json.dump(labelled, handle)
@@ -69,21 +80,15 @@ def prepare(args):
                               Path(args.test or args.val).resolve(),
                               Path(args.img_dir).resolve(), work_dir / 'configs',
                               iters=args.iters, cache_root=(work_dir / 'cache').resolve())
-    return configs, protocol, work_dir, len(labelled['images'])
+    return configs, protocol, len(labelled['images'])
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def compare(args, subset, work_dir):
+    """Train and report the three settings on ``subset`` labelled images; returns
+    ``(exit status, labelled images, report folder)``."""
     from mmaug_is.benchmarking.own_data import recommendation
-    try:
-        configs, protocol, work_dir, n_images = prepare(args)
-    except (OSError, ValueError) as err:
-        print(f'compare_augmentations: error: {err}', file=sys.stderr)
-        return 2
+    configs, protocol, n_images = prepare(args, subset, work_dir)
     print(f'{n_images} labelled training images; protocol: {protocol.describe()}')
-    if not args.test:
-        print('no --test: the table reads the val split (choose with it; report on a '
-              'held-out test set)')
     report = work_dir / 'report'
     command = [sys.executable, str(REPO_ROOT / 'tools/benchmark.py'), '--offline',
                '--name', 'compare', '--group', 'own_data',
@@ -97,7 +102,35 @@ def main(argv=None):
         line = recommendation(bootstrap)
         (report / 'recommendation.txt').write_text(line + '\n')
         print(f'recommendation: {line}')
-    return status
+    return status, n_images, report
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmaug_is.benchmarking.own_data import curve_points, write_curve
+    if not args.test:
+        print('no --test: the tables read the val split (choose with it; report on a '
+              'held-out test set)')
+    root = Path(args.work_dir or f'work_dirs/compare/{Path(args.train).stem}'
+                + (f'_n{args.subset}' if args.subset else ''))
+    try:
+        if not args.subsets:
+            return compare(args, args.subset, root)[0]
+        statuses, runs = [], []
+        for subset in args.subsets:
+            status, n_images, report = compare(args, subset, root / f'n{subset or "all"}')
+            statuses.append(status)
+            if (report / 'runs.csv').is_file():
+                runs += [dict(row, n_images=n_images)
+                         for row in csv.DictReader(open(report / 'runs.csv'))]
+    except (OSError, ValueError) as err:
+        print(f'compare_augmentations: error: {err}', file=sys.stderr)
+        return 2
+    if runs:
+        curve = write_curve(root, curve_points(runs),
+                            f'Label efficiency on {Path(args.train).name}')
+        print(f'label-efficiency curve: {curve}')
+    return max(statuses)
 
 
 if __name__ == '__main__':

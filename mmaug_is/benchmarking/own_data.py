@@ -197,3 +197,109 @@ def recommendation(bootstrap_csv, metric='AP'):
     else:
         verdict = 'neither augmentation beat real-only on this data'
     return f'{verdict}. ' + '; '.join(parts)
+
+
+def curve_points(runs):
+    """Mean AP and 95 % t-interval over seeds per ``(labelled images, setting)``.
+
+    ``runs``: dicts with ``n_images``, ``setting``, ``AP`` (one per finished run). Returns
+    ``[dict(n_images, setting, n_seeds, mean, low, high)]`` sorted by images, setting.
+    """
+    from scipy import stats
+    grouped = {}
+    for run in runs:
+        grouped.setdefault((int(run['n_images']), run['setting']), []).append(float(run['AP']))
+    points = []
+    for (n_images, setting), values in sorted(grouped.items()):
+        mean = float(np.mean(values))
+        half = (float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1)
+                      / np.sqrt(len(values))) if len(values) > 1 else float('nan'))
+        points.append(dict(n_images=n_images, setting=setting, n_seeds=len(values),
+                           mean=mean, low=mean - half, high=mean + half))
+    return points
+
+
+def images_for_ap(points, setting, ap):
+    """Labelled images ``setting`` needs to reach mean ``ap``, interpolated linearly between
+    its measured points (``None`` above its best, the fewest measured below its first)."""
+    curve = sorted((p['n_images'], p['mean']) for p in points if p['setting'] == setting)
+    if not curve or ap > max(mean for _, mean in curve):
+        return None
+    if ap <= curve[0][1]:
+        return float(curve[0][0])
+    for (n0, ap0), (n1, ap1) in zip(curve, curve[1:]):
+        if ap0 < ap <= ap1:
+            return n0 + (n1 - n0) * (ap - ap0) / (ap1 - ap0)
+    return float(curve[-1][0])  # reached earlier but the curve dips: its last point
+
+
+def savings_lines(points, setting='iaaa_default', baseline='original'):
+    """For each labelled-set size: how many images ``baseline`` needs to match ``setting``."""
+    lines = []
+    for point in (p for p in points if p['setting'] == setting):
+        needed = images_for_ap(points, baseline, point['mean'])
+        n = point['n_images']
+        if needed is None:
+            lines.append(f'{setting} with {n} labelled images ({point["mean"]:.1f} AP) beats '
+                         f'{baseline} with every labelled set measured')
+        else:
+            lines.append(f'{setting} with {n} labelled images ({point["mean"]:.1f} AP) is '
+                         f'matched by {baseline} with ~{needed:.0f}')
+    return lines
+
+
+def write_curve(out_dir, points, title):
+    """``curve.md``, ``curve.csv`` and ``curve.png`` (mean AP against labelled images, 95 %
+    intervals) of ``curve_points`` in ``out_dir``; returns the Markdown path."""
+    import csv
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from ..core.io import atomic_open
+    out_dir = Path(out_dir)
+    settings = sorted({p['setting'] for p in points},
+                      key=lambda s: (SETTINGS.index(s) if s in SETTINGS else len(SETTINGS), s))
+    sizes = sorted({p['n_images'] for p in points})
+    with atomic_open(out_dir / 'curve.csv', 'w', encoding='utf-8') as handle:
+        writer = csv.DictWriter(handle, ['n_images', 'setting', 'n_seeds', 'mean', 'low',
+                                         'high'])
+        writer.writeheader()
+        writer.writerows(points)
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for setting in settings:
+        mine = [p for p in points if p['setting'] == setting]
+        axis.errorbar([p['n_images'] for p in mine], [p['mean'] for p in mine],
+                      yerr=np.nan_to_num([[p['mean'] - p['low'] for p in mine],
+                                          [p['high'] - p['mean'] for p in mine]]),
+                      marker='o', capsize=3, label=setting)
+    axis.set(xscale='log', xlabel='labelled training images', ylabel='AP (x100)', title=title)
+    axis.set_xticks(sizes, [str(s) for s in sizes])
+    axis.minorticks_off()
+    axis.legend()
+    figure.tight_layout()
+    with atomic_open(out_dir / 'curve.png', 'wb') as handle:
+        figure.savefig(handle, format='png', dpi=120)
+    plt.close(figure)
+    cell = {(p['n_images'], p['setting']): p for p in points}
+    rows = [f'# {title}', '', 'Mean AP over seeds [95 % t-interval] by labelled training '
+            'images (val and test unchanged; subsets nested, the same for every setting).',
+            '', '| labelled images | ' + ' | '.join(settings) + ' |',
+            '|---:|' + '---:|' * len(settings)]
+    for size in sizes:
+        values = []
+        for setting in settings:
+            p = cell.get((size, setting))
+            if p is None:
+                values.append('—')
+            elif p['n_seeds'] == 1:
+                values.append(f'{p["mean"]:.1f} (n=1)')
+            else:
+                values.append(f'{p["mean"]:.1f} [{p["low"]:.1f}, {p["high"]:.1f}] '
+                              f'(n={p["n_seeds"]})')
+        rows.append(f'| {size} | ' + ' | '.join(values) + ' |')
+    rows += ['', *[f'- {line}' for line in savings_lines(points)], '', '![curve](curve.png)']
+    with atomic_open(out_dir / 'curve.md', 'w', encoding='utf-8') as handle:
+        handle.write('\n'.join(rows) + '\n')
+    return out_dir / 'curve.md'

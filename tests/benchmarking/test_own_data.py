@@ -14,8 +14,9 @@ from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
 from mmaug_is.benchmarking.own_data import (REFERENCE_ANCHOR_SCALE, REFERENCE_CELL_SIDE,
-                                            derive_protocol, nested_subset, read_coco,
-                                            recommendation, setting_configs)
+                                            curve_points, derive_protocol, images_for_ap,
+                                            nested_subset, read_coco, recommendation,
+                                            savings_lines, setting_configs, write_curve)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,7 +146,7 @@ def test_compare_tool_runs_end_to_end_on_the_bundled_sample(sample_root, tmp_pat
         env=dict(os.environ, MMAUG_OFFLINE='1', OMP_NUM_THREADS='1'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert '8 labelled training images; protocol: median cell side' in result.stdout
-    assert 'no --test: the table reads the val split' in result.stdout
+    assert 'no --test: the tables read the val split' in result.stdout
     runs = list(csv.DictReader(open(work / 'report/runs.csv')))
     assert sorted(r['setting'] for r in runs) == ['copypaste_online', 'iaaa_default',
                                                   'original']
@@ -165,3 +166,42 @@ def test_compare_tool_refuses_bad_options_with_the_option_named(sample_root, tmp
         result = subprocess.run(base + extra, cwd=REPO_ROOT, capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+
+
+def curve_runs():
+    """Runs of a label-efficiency curve: real-only gains 4 AP per doubling, IAAAPaste 3
+    AP above it; 3 seeds at +-1 AP."""
+    runs = []
+    for n_images, base in ((10, 20.0), (20, 24.0), (40, 28.0), (79, 32.0)):
+        for seed, noise in enumerate((-1.0, 0.0, 1.0)):
+            runs.append(dict(n_images=n_images, setting='original', seed=seed,
+                             AP=base + noise))
+            runs.append(dict(n_images=n_images, setting='iaaa_default', seed=seed,
+                             AP=base + 3 + noise))
+    return runs
+
+
+def test_curve_points_hold_the_mean_and_t_interval_over_seeds():
+    points = curve_points(curve_runs())
+    first = [p for p in points if p['n_images'] == 10 and p['setting'] == 'original'][0]
+    assert first['mean'] == pytest.approx(20.0) and first['n_seeds'] == 3
+    assert first['high'] - first['mean'] == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
+
+
+def test_images_saved_are_read_off_the_real_only_curve():
+    points = curve_points(curve_runs())
+    assert images_for_ap(points, 'original', 27.0) == pytest.approx(35.0)  # 20 + 20 * 3/4
+    assert images_for_ap(points, 'original', 40.0) is None
+    lines = savings_lines(points)
+    assert lines[0] == ('iaaa_default with 10 labelled images (23.0 AP) is matched by '
+                        'original with ~18')
+    assert lines[-1].endswith('beats original with every labelled set measured')
+
+
+def test_write_curve_writes_a_table_csv_and_plot(tmp_path):
+    path = write_curve(tmp_path, curve_points(curve_runs()), 'Label efficiency on train.json')
+    text = path.read_text()
+    assert '| 10 | 20.0 [17.5, 22.5] (n=3) | 23.0 [20.5, 25.5] (n=3) |' in text
+    assert 'matched by original with ~18' in text
+    assert (tmp_path / 'curve.png').stat().st_size > 1000
+    assert len((tmp_path / 'curve.csv').read_text().splitlines()) == 1 + 8
