@@ -5,7 +5,8 @@
 # Environment overrides:
 #   VENV=path            where the virtual environment lives (default: .venv)
 #   TORCH_SPEC="..."     pip requirement(s) for torch (default: torch==2.13.0);
-#                        GPU users: TORCH_SPEC="torch==2.4.1 --index-url https://download.pytorch.org/whl/cu121"
+#                        GPU users, with the matching torchvision (pretrained backbones):
+#                        TORCH_SPEC="torch==2.4.1 torchvision==0.19.1 --index-url https://download.pytorch.org/whl/cu121"
 #   PYTHON=python3.11    interpreter used to create the venv
 #
 # The mmcv 2.1.0 build (CPU ops, ~14 min on 2 cores) is skipped when mmcv.ops already
