@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mmdet
 import numpy as np
+import pytest
 
 from mmaug_is.core.io import read_image
 from mmaug_is.visualization import draw_training_sample, mark_pasted
@@ -17,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BROWSE = Path(mmdet.__file__).parent / '.mim' / 'tools' / 'analysis_tools' / 'browse_dataset.py'
 
 
+@pytest.mark.slow
 def test_browse_dataset_draws_real_and_synthetic_images(tmp_path):
     out = tmp_path / 'browse'
     result = subprocess.run(
@@ -32,6 +34,7 @@ def test_browse_dataset_draws_real_and_synthetic_images(tmp_path):
     assert {'000000.png', '000001.png'} <= set(drawn)
 
 
+@pytest.mark.slow
 def test_package_browser_outlines_real_and_pasted_cells_apart(tmp_path):
     out = tmp_path / 'browse'
     result = subprocess.run(

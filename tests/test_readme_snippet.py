@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import mmdet
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HEADING = '### Add IAAAPaste to your own config'
@@ -30,6 +31,7 @@ def test_snippet_uses_the_transform_defaults_and_mmdets_own_config():
     assert 'max_cells' not in paste and 'prob' not in paste and 'edge' not in paste
 
 
+@pytest.mark.slow
 def test_snippet_trains_two_iterations_with_mmdets_train_tool(tmp_path):
     config = tmp_path / 'mask_rcnn_iaaa.py'
     config.write_text(readme_snippet())

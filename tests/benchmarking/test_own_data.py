@@ -134,6 +134,7 @@ def test_recommendation_reads_pooled_gains_and_says_what_to_pick(tmp_path):
     assert recommendation(path).startswith('neither augmentation beat real-only')
 
 
+@pytest.mark.slow
 def test_compare_tool_runs_end_to_end_on_the_bundled_sample(sample_root, tmp_path):
     work = tmp_path / 'ab'
     result = subprocess.run(
@@ -155,6 +156,7 @@ def test_compare_tool_runs_end_to_end_on_the_bundled_sample(sample_root, tmp_pat
     assert len(json.loads((work / 'data/train.json').read_text())['images']) == 8
 
 
+@pytest.mark.slow
 def test_compare_tool_refuses_bad_options_with_the_option_named(sample_root, tmp_path):
     base = [sys.executable, 'tools/compare_augmentations.py', '--train',
             str(sample_root / 'annotations/train.json'), '--val',
