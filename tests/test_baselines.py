@@ -10,6 +10,9 @@ from mmengine.dataset import pseudo_collate
 
 from mmaug_is.utils import prepare_config
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINES = sorted((REPO_ROOT / 'configs' / 'baselines').glob('*.py'))
 # the paper's Table 1 (boxes)

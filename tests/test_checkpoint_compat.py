@@ -3,6 +3,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 
 def _run(code):
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],

@@ -13,6 +13,9 @@ import pytest
 
 from distributed_job import CACHE_DATASETS, NUM_SAMPLES, build, online_digests
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, MMAUG_OFFLINE='1', OMP_NUM_THREADS='1', PYTHON=sys.executable)
 

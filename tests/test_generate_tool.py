@@ -20,6 +20,9 @@ from pycocotools.coco import COCO
 from mmaug_is.core.io import decode_rles
 from mmaug_is.datasets import IAAADataset
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLICIES = REPO_ROOT / 'configs' / 'iaaa' / 'policies' / 'dsb2018_fluo.json'
 SAAA_TINY = REPO_ROOT / 'tests' / 'data' / 'saaa_tiny'

@@ -13,6 +13,9 @@ from mmengine.config import Config
 from mmaug_is.core.policy import read_policy_file
 from mmaug_is.datasets import synthetic_configs
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IAAA_CONFIGS = sorted((REPO_ROOT / 'configs' / 'iaaa').glob('*.py'))
 IAAA_BASE = REPO_ROOT / 'configs' / '_base_' / 'synthetic' / 'iaaa.py'

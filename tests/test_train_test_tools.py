@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CFG = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample.py'
 MASK_CFG = REPO_ROOT / 'configs' / 'fast' / 'mask_rcnn_r18_fluo.py'

@@ -28,6 +28,9 @@ from mmaug_is.benchmarking.runs import (RunFailed, execute_run, finished_results
 from mmaug_is.benchmarking.runs import test_outputs as outputs_of_test  # not a test
 from mmaug_is.benchmarking.tables import column_order
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CFG = REPO_ROOT / 'configs' / 'cpu' / 'faster_rcnn_r18_sample.py'
 T_975_DF2 = 4.302652729911275  # Student t 97.5% quantile, 2 degrees of freedom

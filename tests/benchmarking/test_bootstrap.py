@@ -25,6 +25,9 @@ from mmaug_is.benchmarking.bootstrap import (coco_stats, match_images, paired_bo
 from mmaug_is.benchmarking.tables import bootstrap_markdown
 from mmaug_is.evaluation.coco_metric import headline_ap
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 
 def _detections(gt_dataset, seed, jitter=0.15, miss=0.2, crowded_image=True):
     """Seeded noisy detections of the ground-truth boxes (COCO result list)."""

@@ -15,6 +15,9 @@ from mmaug_is.datasets import (CopyPasteDataset, EpochIndex, FreshEpochSampler,
                                FreshInfiniteSampler, IAAADataset, RealPlusSyntheticDataset,
                                split_epoch)
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = [
     dict(type='LoadImageFromFile'),

@@ -14,6 +14,9 @@ from mmengine.config import Config
 
 from mmaug_is.datasets import IAAADataset
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICIES = REPO_ROOT / 'configs' / 'iaaa' / 'policies' / 'dsb2018_fluo.json'
 LOAD_AND_PACK = ('LoadImageFromFile', 'LoadAnnotations', 'PackDetInputs')

@@ -12,6 +12,9 @@ from pycocotools.cocoeval import COCOeval
 
 from mmaug_is.evaluation.coco_metric import NucleiCocoMetric
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 METAINFO = dict(classes=('nucleus', ))
 
 

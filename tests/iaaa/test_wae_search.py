@@ -19,6 +19,9 @@ from mmaug_is.iaaa.wae import (WAEConfig, embed, imq_mmd, infer_channels, load_w
                                model_fingerprint, object_to_array, objects_to_array,
                                train_wae)
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 FAST = dict(width=4, z_dim=8, batch_size=64)
 

@@ -22,6 +22,9 @@ from mmaug_is.saaa.train_loop import load_checkpoint, save_checkpoint
 from mmaug_is.saaa.trainers import PIX2PIX_KIND, Pix2PixTrainer
 from mmaug_is.synth import sample_rng
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 COND = Pix2PixConfig(image_size=32, out_channels=3, ngf=8, ndf=8, n_layers_d=2,
                      condition='background_style')
 PLAIN = replace(COND, condition='none')

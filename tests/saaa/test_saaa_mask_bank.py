@@ -16,6 +16,9 @@ from mmaug_is.saaa.mask_bank import MaskBank, mask_bank_key
 from mmaug_is.saaa.mask_data import dihedral
 from mmaug_is.saaa.mask_ddpm import MaskSamplingError, mask_generators, sample_clean_masks
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 SAAA_TINY = Path(__file__).resolve().parents[1] / 'data' / 'saaa_tiny'
 MASK_CKPT = SAAA_TINY / 'mask_ddpm.pth'
 STEPS = 10

@@ -15,6 +15,9 @@ from mmaug_is.transforms import SAAAPaste
 from mmaug_is.transforms.paste_base import PasteTarget
 from mmaug_is.transforms.pipeline_inputs import image_canvas
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 MODELS = Path(__file__).resolve().parents[2] / 'configs' / 'saaa' / 'models' / 'dsb2018_fluo'
 # A small mask bank and few DDIM steps keep the first build short; the rest is as shipped.
 FAST_OPTIONS = dict(mask_bank=64, steps=10, smooth_sigma=3.0, edge='inside',

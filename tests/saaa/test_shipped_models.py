@@ -15,6 +15,9 @@ from mmaug_is.saaa.release import FILES, MAX_FILE_BYTES, SHEET, load_release, ve
 from mmaug_is.synth import sample_rng
 from mmaug_is.synth.hashing import source_digest
 
+# trains models, runs tools or builds many configs: `make test-fast` leaves it out
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS = REPO_ROOT / 'configs' / 'saaa' / 'models'
 DATASETS = ('dsb2018_fluo', 'dsb2018_brightfield')
