@@ -202,7 +202,8 @@ def test_an_out_holding_another_dataset_is_refused(polygon_source, tmp_path):
      '--mask-checkpoint and --pix2pix-checkpoint'),
     (['--method', 'copypaste', '--ann-file', 'a', '--img-dir', 'd', '--num', '2', '--out', 'o',
       '--policies', 'p.json'], '--policies do not apply to --method copypaste'),
-    (['configs/cpu/faster_rcnn_r18_sample_iaaa.py', '--workers', '0'], '--workers must be'),
+    (['configs/cpu/faster_rcnn_r18_sample_iaaa.py', '--workers', '0'],
+     "argument --workers: must be an integer >= 1, got '0'"),
 ])
 def test_incomplete_or_mixed_forms_are_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -83,8 +83,6 @@ def parse_args(argv=None):
 
 def check_form(parser, args):
     """Exit with a usage error unless ``args`` are one complete form."""
-    if args.workers < 1:
-        parser.error(f'--workers must be >= 1, got {args.workers}')
     given = [name for name in DATA_FIRST_REQUIRED if getattr(args, name) is not None]
     if args.config is not None:
         if given:
