@@ -181,7 +181,8 @@ def object_to_array(image, masks, crop_size=64, channels=1):
         h, w = max(1, min(crop_size, round(h * f))), max(1, min(crop_size, round(w * f)))
         crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, channels)
     top, left = (crop_size - h) // 2, (crop_size - w) // 2
-    out[top:top + h, left:left + w] = crop
+    # the luma weights and area resizing can round saturated pixels to 1 + 1e-7
+    out[top:top + h, left:left + w] = np.clip(crop, 0.0, 1.0)
     return out.transpose(2, 0, 1)
 
 
