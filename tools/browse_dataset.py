@@ -15,19 +15,20 @@ from pathlib import Path
 import numpy as np
 from mmengine.config import DictAction
 
+from mmaug_is.utils.cli import at_least
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('config', help='training config file')
     parser.add_argument('--out-dir', default='work_dirs/browse', help='where images go')
-    parser.add_argument('--num', type=int, default=8, help='samples drawn (the first ones)')
+    parser.add_argument('--num', type=at_least(1), default=8,
+                        help='samples drawn (the first ones)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the random transforms')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_dataloader.dataset.x=1')
     args = parser.parse_args(argv)
-    if args.num < 1:
-        parser.error(f'--num must be >= 1, got {args.num}')
     if not Path(args.config).is_file():
         parser.error(f'config not found: {args.config}')
     return args

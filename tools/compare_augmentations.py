@@ -76,7 +76,8 @@ def prepare(args, subset, work_dir):
     with atomic_open(train, 'w', encoding='utf-8') as handle:
         json.dump(labelled, handle)
     protocol = derive_protocol(labelled)
-    configs = setting_configs(protocol, train.resolve(), Path(args.val).resolve(),
+    classes = [category['name'] for category in labelled['categories']]
+    configs = setting_configs(protocol, classes, train.resolve(), Path(args.val).resolve(),
                               Path(args.test or args.val).resolve(),
                               Path(args.img_dir).resolve(), work_dir / 'configs',
                               iters=args.iters, cache_root=(work_dir / 'cache').resolve())

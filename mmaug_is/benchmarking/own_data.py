@@ -121,19 +121,22 @@ def _fitted(pipeline, protocol):
     return fitted
 
 
-def setting_configs(protocol, train, val, test, img_dir, out_dir, iters=None, cache_root=None):
+def setting_configs(protocol, classes, train, val, test, img_dir, out_dir, iters=None,
+                    cache_root=None):
     """Write one config per setting of ``SETTINGS`` for the user's data; returns
     ``{setting: path}``.
 
-    ``train`` / ``val`` / ``test``: annotation files (``train``: the labelled subset);
+    ``classes``: category names of the training file, in file order; ``train`` / ``val`` /
+    ``test``: annotation files (``train``: the labelled subset);
     ``img_dir``: the folder of every image; ``iters``: training iterations (default: the
     fast protocol's); ``cache_root``: IAAAPaste's asset cache.
     """
+    import copy
+
     from mmengine.config import Config
     fast = Config.fromfile(str(REPO_ROOT / 'configs/fast/faster_rcnn_r18_fluo.py'))
     copy_paste = Config.fromfile(str(REPO_ROOT / 'configs/_base_/synthetic/copy_paste_online.py'))
     iaaa = Config.fromfile(str(REPO_ROOT / 'configs/_base_/synthetic/iaaa.py'))
-    classes = [c['name'] for c in read_coco(train, '--train')['categories']]
     iters = int(iters or fast.fast_iters)
     test_pipeline = [dict(s, scale=protocol.test_scale) if s['type'] == 'Resize' else s
                      for s in fast.test_dataloader.dataset.pipeline]
@@ -153,7 +156,7 @@ def setting_configs(protocol, train, val, test, img_dir, out_dir, iters=None, ca
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for setting, dataset in datasets.items():
-        cfg = Config.fromfile(str(REPO_ROOT / 'configs/fast/faster_rcnn_r18_fluo.py'))
+        cfg = copy.deepcopy(fast)
         cfg.model.rpn_head.anchor_generator.scales = [protocol.anchor_scale]
         cfg.model.roi_head.bbox_head.num_classes = len(classes)
         cfg.train_dataloader.dataset = dataset

@@ -457,17 +457,19 @@ def resize(image, masks, scale, geometry):
     """Scale both sides by ``scale`` (> 0; sides rounded, at least 1 px): image by area when
     shrinking, bilinear otherwise (geometry 'consistent': nearest-exact); masks nearest-exact."""
     _require(scale > 0, 'resize', 'scale must be > 0', scale)
-    h, w = image.shape[:2]
-    width, height = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-    if (width, height) == (w, h):
-        return image.copy(), masks.copy()
-    return _resize_pair(image, masks, width, height, geometry)
+    return _rescale_pair(image, masks, scale, scale, geometry)
 
 
-def rescale(image, masks, scale_x, scale_y, geometry='legacy'):
+@_geometric
+def rescale(image, masks, scale_x, scale_y, geometry):
     """Scale the width by ``scale_x`` and the height by ``scale_y`` (> 0; sides rounded, at
     least 1 px), interpolated as ``resize``. Returns ``(image, masks)``."""
     _require(scale_x > 0 and scale_y > 0, 'rescale', 'scales must be > 0', (scale_x, scale_y))
+    return _rescale_pair(image, masks, scale_x, scale_y, geometry)
+
+
+def _rescale_pair(image, masks, scale_x, scale_y, geometry):
+    """``image`` and ``masks`` with their sides scaled (rounded, at least 1 px)."""
     h, w = image.shape[:2]
     width, height = max(1, int(round(w * scale_x))), max(1, int(round(h * scale_y)))
     if (width, height) == (w, h):

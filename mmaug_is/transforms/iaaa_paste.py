@@ -11,7 +11,6 @@ import dataclasses
 import warnings
 from pathlib import Path
 
-import numpy as np
 from mmdet.registry import TRANSFORMS
 
 from ..core import ObjectBank, rank_by_style, style_bank
@@ -19,7 +18,8 @@ from ..core.categories import category_labels, read_categories
 from ..datasets.synthetic_coco import real_source
 from ..iaaa.generator import IAAASettings, as_policies, paste_cells
 from ..synth import RealAssets
-from .paste_base import PasteTransform, loaded_style, warn_color_type
+from .paste_base import (PasteTransform, index_by_file_name, layout_styles, loaded_style,
+                         warn_color_type)
 from .pipeline_inputs import object_in_layout
 
 # The settings chosen on val with the fast protocol (benchmarks/results/fast_protocol.md)
@@ -100,7 +100,7 @@ class IAAAPaste(PasteTransform):
         self.bank = assets.bank.subset(
             lambda o: all(c in self.cat2label for c in o.category_ids))
         self.style_sources = assets.background_sources
-        self.background_of = {Path(name).name: i for i, name in enumerate(self.style_sources)}
+        self.background_of = index_by_file_name(self.style_sources)
         self.backgrounds = assets.backgrounds
         self._in_layout = {}  # CanvasLayout -> (bank, style descriptors) in that layout
         self._neighbour_banks = {}  # (source image index, CanvasLayout) -> its ObjectBank
@@ -108,9 +108,8 @@ class IAAAPaste(PasteTransform):
     def _layout_assets(self, layout):
         """``(bank, style descriptors)`` converted to ``layout`` (made once per layout)."""
         if layout not in self._in_layout:
-            descriptors = np.stack([loaded_style(object_in_layout(bg, layout))
-                                    for bg in self.backgrounds]) \
-                if self.settings.style_neighbours else None
+            descriptors = (layout_styles(self.backgrounds, layout)
+                           if self.settings.style_neighbours else None)
             self._in_layout[layout] = (_bank_in_layout(self.bank, layout), descriptors)
         return self._in_layout[layout]
 

@@ -10,6 +10,7 @@ import numbers
 import warnings
 from abc import abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -17,7 +18,7 @@ from mmcv.transforms.utils import cache_randomness
 
 from ..core import masks_to_boxes, style_descriptor
 from .pipeline_inputs import (CanvasLayout, append_instances, cells_map, check_position,
-                              current_scale, image_canvas, restore_image)
+                              current_scale, image_canvas, object_in_layout, restore_image)
 
 
 def loaded_style(image, where=None):
@@ -26,6 +27,17 @@ def loaded_style(image, where=None):
     if image.ndim == 3 and image.shape[2] == 3:
         image = image[..., ::-1]
     return style_descriptor(image, where)
+
+
+def layout_styles(backgrounds, layout):
+    """``(N, D)`` style descriptors of the source ``backgrounds`` converted to ``layout``
+    (the form of the pipeline's images), to rank them against a pipeline image."""
+    return np.stack([loaded_style(object_in_layout(bg, layout)) for bg in backgrounds])
+
+
+def index_by_file_name(sources):
+    """``{file name: index}`` of the source image names, to find a pipeline image's own."""
+    return {Path(name).name: i for i, name in enumerate(sources)}
 
 
 def warn_color_type(name, color_type):

@@ -11,7 +11,6 @@ part of it where the cell shows).
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 from mmdet.registry import TRANSFORMS
 
 from ..core import compose_image, rank_by_style, rescale
@@ -19,7 +18,8 @@ from ..core.categories import category_labels, pick_category, read_categories
 from ..datasets.saaa_dataset import saaa_checkpoints
 from ..datasets.synthetic_coco import real_source
 from ..synth import RealAssets
-from .paste_base import PasteTransform, loaded_style, warn_color_type
+from .paste_base import (PasteTransform, index_by_file_name, layout_styles, loaded_style,
+                         warn_color_type)
 from .pipeline_inputs import object_in_layout
 
 
@@ -82,8 +82,7 @@ class SAAAPaste(PasteTransform):
         self.generator = SAAAGenerator.from_checkpoints(
             checkpoints['masks'], checkpoints['pix2pix'], assets.stats, assets.backgrounds,
             category_id=self.category['id'], cell_stats=assets.cell_stats, **generator)
-        self.background_of = {Path(name).name: i
-                              for i, name in enumerate(assets.background_sources)}
+        self.background_of = index_by_file_name(assets.background_sources)
         self._style_descriptors = {}  # CanvasLayout -> the backgrounds' style descriptors
 
     def background_index(self, target):
@@ -94,9 +93,8 @@ class SAAAPaste(PasteTransform):
             return self.background_of[name]
         layout = target.layout
         if layout not in self._style_descriptors:
-            self._style_descriptors[layout] = np.stack([
-                loaded_style(object_in_layout(bg, layout))
-                for bg in self.generator.backgrounds])
+            self._style_descriptors[layout] = layout_styles(self.generator.backgrounds,
+                                                            layout)
         return int(rank_by_style(loaded_style(target.canvas, ~target.occupied),
                                  self._style_descriptors[layout])[0])
 

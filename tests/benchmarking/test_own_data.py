@@ -90,7 +90,7 @@ def test_a_set_of_other_image_and_cell_sizes_gets_a_fitted_protocol(sample_root,
     assert doubled.cell_side == pytest.approx(2 * native.cell_side, rel=0.02)
     assert doubled.ratio == pytest.approx(native.ratio / 2, rel=0.02)
     assert doubled.test_scale == pytest.approx(native.test_scale, abs=2)
-    configs = setting_configs(doubled, doubled_root / 'annotations/train.json',
+    configs = setting_configs(doubled, ['nucleus'], doubled_root / 'annotations/train.json',
                               doubled_root / 'annotations/val.json',
                               doubled_root / 'annotations/val.json', doubled_root / 'images',
                               tmp_path / 'configs', iters=10, cache_root=tmp_path / 'cache')
